@@ -1,0 +1,64 @@
+/* engine.h: the engine-neutral interface to the mote core module.
+ *
+ * One implementation per engine (platform/engines/wasm2c, later wasm3). The
+ * driver (platform/common/driver.c) is the only caller; ports go through it.
+ *
+ * Every export wrapper returns a status:
+ *   0                    the call completed; results are in the out-params
+ *   MOTE_TRAP_* (> 0)    the module trapped (or handed the host a bad
+ *                        pointer); the instance must be closed and reopened
+ *   MOTE_ENGINE_* (< 0)  the call was not made (no instance, or re-entered)
+ * Out-params are written only when the status is 0.
+ *
+ * Host pointers returned here (mote_engine_mem, rx buffer, limits block) are
+ * valid only until the next call into the module: memory may grow and move.
+ * Calls must not be nested: an import implementation (port_* function) must
+ * never call back into the engine.
+ */
+#ifndef MOTE_ENGINE_H
+#define MOTE_ENGINE_H
+
+#include <stdint.h>
+#include "mote_abi.h"
+
+#define MOTE_ENGINE_NOT_OPEN (-1)  /* no instance */
+#define MOTE_ENGINE_REENTERED (-2) /* called from inside an import */
+#define MOTE_ENGINE_NO_MEMORY (-3) /* instantiation could not allocate */
+
+/* Instantiate the module (runtime set-up on first use). Returns 0, or the
+ * negated status of what went wrong (-MOTE_TRAP_* when instantiation trapped,
+ * or a MOTE_ENGINE_* code); the reason has been logged. */
+int mote_engine_open(void);
+/* Free the instance (no-op when none). */
+void mote_engine_close(void);
+/* Engine name for logs ("wasm2c", "wasm3"). */
+const char *mote_engine_name(void);
+
+/* Linear memory of the current instance (NULL / 0 when none). */
+uint8_t *mote_engine_mem(void);
+uint32_t mote_engine_mem_size(void);
+
+/* One wrapper per export of src/abi/abi.ts. */
+int mote_engine_abi_version(uint32_t *version);
+/* mote_limits_ptr(), checked for MOTE_LIM_SIZE bytes, as a host pointer. */
+int mote_engine_limits_ptr(uint8_t **block);
+int mote_engine_init(uint32_t now_ms, int32_t *result);
+/* mote_rx_space(conn) then mote_rx_buffer(conn), checked against the memory
+ * size, as a host pointer. *space == 0 (and *buf == NULL): do not read now. */
+int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space);
+int mote_engine_rx_space(uint32_t conn, uint32_t *space);
+int mote_engine_accepted(uint32_t listener, uint32_t conn, int32_t *result);
+int mote_engine_received(uint32_t conn, uint32_t n);
+int mote_engine_writable(uint32_t conn);
+int mote_engine_closed(uint32_t conn, uint32_t reason);
+int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms);
+int mote_engine_shutdown(uint32_t *open_conns);
+
+/* Short name of a status: "ok", "unreachable", "bad-pointer", ... */
+const char *mote_trap_name(int status);
+
+/* Test hook: when n > 0, every n-th import call made by the module fails
+ * its pointer check (as MOTE_TRAP_BAD_POINTER). 0 disables. */
+void mote_engine_debug_fault(uint32_t n);
+
+#endif

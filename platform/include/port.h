@@ -1,0 +1,50 @@
+/* port.h: what every port (Linux simulator, lwIP board, ESP-IDF) provides
+ * to the engine and to the common driver.
+ *
+ * The socket and service functions implement the module's imports (see
+ * src/abi/abi.ts); the engine has already bounds-checked every pointer and
+ * passes host pointers that are valid only for the duration of the call.
+ * None of these may call back into the engine or the driver's event
+ * functions (mote_drv_*): they run inside a module call.
+ */
+#ifndef MOTE_PORT_H
+#define MOTE_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- module imports ---------------------------------------------------- */
+
+/* Open a listening socket. iface (not NUL-terminated, may be empty = the
+ * port's default) and MOTE_LISTEN_* flags. Returns a listener id >= 0 or a
+ * negative errno. */
+int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags);
+/* Returns bytes taken (0..len) or -1 when the connection is broken; the
+ * port then reports mote_closed() later, from its loop. */
+int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len);
+void port_sock_want_writable(uint32_t conn, uint32_t on);
+void port_sock_pause_rx(uint32_t conn, uint32_t paused);
+/* MOTE_CLOSE_ABORT or MOTE_CLOSE_GRACEFUL; the core forgets the handle. */
+void port_sock_close(uint32_t conn, uint32_t mode);
+/* Fill buf with cryptographically random bytes. */
+void port_random(uint8_t *buf, uint32_t len);
+
+/* ---- services for the driver ------------------------------------------- */
+
+/* Write one finished log line (prefix included, ends in '\n') to the
+ * port's sink; level is the MOTE_LOG_* bit it was logged at. */
+void port_log(int level, const char *line, size_t len);
+/* Write the wall-clock time as "YYYY-MM-DD HH:MM:SS.mmm" into buf and return
+ * its length, or return 0 when the port has no wall clock. */
+size_t port_log_time(char *buf, size_t cap);
+/* Monotonic milliseconds (wraps at 2^32). */
+uint32_t port_now_ms(void);
+/* The engine is being restarted after a trap: close every connection at
+ * once, without calling into the core, and forget them and the listeners.
+ * A port may keep its listening sockets open (unwatched) and hand them back
+ * when the restarted core listens on the same port again, so that no
+ * connection is refused meanwhile (Linux does); it closes those the new core
+ * does not claim. */
+void port_reset(void);
+
+#endif

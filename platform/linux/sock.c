@@ -1,0 +1,636 @@
+/* The Linux simulator's sockets: the connection table (handles given to the
+ * core are slot numbers, not fds), listeners, the port_sock_* imports and
+ * the event handlers. Tables are allocated once in sock_init(). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/driver.h"
+#include "linux.h"
+#include "mote_abi.h"
+#include "port.h"
+
+#define ACCEPT_BURST 32       /* accepts per listener event, for fairness */
+#define LISTEN_BACKOFF_MS 100 /* listener pause after EMFILE and friends */
+#define STARVE_RETRY_MS 10    /* re-arm reads the core had no room for */
+#define MAX_EVENTS 256
+
+enum { S_FREE, S_OPEN, S_LINGER, S_DYING };
+
+struct slot {
+  int fd;
+  uint8_t state;
+  uint8_t want_wr;    /* core asked for mote_writable */
+  uint8_t paused;     /* core paused reading */
+  uint8_t starved;    /* rx space was 0: reads off until the retry timer */
+  uint8_t broken;     /* a send failed: CLOSED_* reason + 1, reported from the loop */
+  uint8_t in_pending; /* on the pending list */
+  uint8_t in_starved; /* on the starved list */
+  uint8_t evmask;     /* EV_* registered with the loop */
+  uint32_t batch;     /* service pass that opened it (its events are stale) */
+  uint32_t deadline;  /* lingering close: give up at this time */
+  int32_t next, prev; /* free list (next) or linger list */
+  int32_t pnext;      /* pending list */
+  int32_t snext;      /* starved list */
+};
+
+struct listener {
+  int fd;
+  uint8_t active;
+  uint8_t parked;  /* kept open across a core restart, until re-claimed */
+  uint8_t backoff;
+  uint8_t v6only;
+  uint32_t port;   /* port asked of bind() (0: any) */
+  uint32_t resume_at;
+};
+
+static struct sim_config cfg;
+static struct slot *slots;
+static uint32_t nslots;
+static int32_t free_head = -1, free_tail = -1;
+static int32_t linger_head = -1, linger_tail = -1;
+static int32_t pending_head = -1;
+static int32_t starved_head = -1;
+static uint32_t starved_until;
+static uint32_t n_open, n_linger;
+static struct listener lis[SOCK_MAX_LISTENERS];
+static int accepting = 1;
+static uint32_t n_parked;
+static uint32_t batch;
+static int announced;
+static struct ev *evs;
+
+/* handler results */
+#define H_OK 0
+#define H_RESTARTED 1 /* the core was restarted: drop the rest of the batch */
+#define H_FATAL (-1)
+
+static int drv(int st) { return st == MOTE_DRV_OK ? H_OK : st == MOTE_DRV_RESTARTED ? H_RESTARTED : H_FATAL; }
+
+/* ---- slot lists --------------------------------------------------------- */
+
+/* Keeps the pending/starved links: a freed slot may still sit on those
+ * lists, whose walkers skip it (or act on its next user, correctly). */
+static void free_push(int32_t id) {
+  struct slot *s = &slots[id];
+  uint8_t inp = s->in_pending, ins = s->in_starved;
+  int32_t pn = s->pnext, sn = s->snext;
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  s->next = s->prev = -1;
+  s->in_pending = inp;
+  s->in_starved = ins;
+  s->pnext = pn;
+  s->snext = sn;
+  if (free_tail >= 0) slots[free_tail].next = id;
+  else free_head = id;
+  free_tail = id;
+}
+
+static int32_t free_pop(void) {
+  int32_t id = free_head;
+  if (id < 0) return -1;
+  free_head = slots[id].next;
+  if (free_head < 0) free_tail = -1;
+  return id;
+}
+
+static void linger_unlink(int32_t id) {
+  struct slot *s = &slots[id];
+  if (s->prev >= 0) slots[s->prev].next = s->next;
+  else linger_head = s->next;
+  if (s->next >= 0) slots[s->next].prev = s->prev;
+  else linger_tail = s->prev;
+  s->next = s->prev = -1;
+}
+
+static void linger_append(int32_t id) {
+  struct slot *s = &slots[id];
+  s->next = -1;
+  s->prev = linger_tail;
+  if (linger_tail >= 0) slots[linger_tail].next = id;
+  else linger_head = id;
+  linger_tail = id;
+}
+
+static void reset_tables(void) {
+  memset(slots, 0, nslots * sizeof *slots);
+  for (uint32_t i = 0; i < nslots; i++) slots[i].pnext = slots[i].snext = -1;
+  free_head = free_tail = linger_head = linger_tail = pending_head = starved_head = -1;
+  for (uint32_t i = 0; i < nslots; i++) free_push((int32_t)i);
+  n_open = n_linger = 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint32_t wanted(const struct slot *s) {
+  if (s->state == S_LINGER) return EV_IN;
+  if (s->state != S_OPEN) return 0;
+  return (s->paused || s->starved ? 0 : EV_IN) | (s->want_wr && !s->broken ? EV_OUT : 0);
+}
+
+static void set_interest(int32_t id) {
+  struct slot *s = &slots[id];
+  uint32_t w = wanted(s);
+  if (w == s->evmask) return;
+  int r = loop_mod(s->fd, (uint32_t)id, w);
+  if (r < 0) mote_err("conn %d: cannot change events: %s", id, strerror(-r));
+  else s->evmask = (uint8_t)w;
+}
+
+static void close_slot(int32_t id) {
+  struct slot *s = &slots[id];
+  if (s->state == S_LINGER) {
+    linger_unlink(id);
+    n_linger--;
+  }
+  loop_del(s->fd, (uint32_t)id, 1);
+  close(s->fd);
+  free_push(id);
+}
+
+static struct slot *core_slot(uint32_t conn, const char *what) {
+  if (conn < nslots && slots[conn].state == S_OPEN) return &slots[conn];
+  if (conn >= nslots || slots[conn].state != S_DYING)
+    mote_err("%s: connection %u is not open (table %u)", what, conn, nslots);
+  return NULL;
+}
+
+static uint32_t closed_reason(int err) {
+  return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT ? MOTE_CLOSED_RESET : MOTE_CLOSED_ERROR;
+}
+
+static const char *reason_name(uint32_t r) {
+  switch (r) {
+    case MOTE_CLOSED_PEER: return "peer";
+    case MOTE_CLOSED_RESET: return "reset";
+    case MOTE_CLOSED_ERROR: return "error";
+    case MOTE_CLOSED_SHUTDOWN: return "shutdown";
+    default: return "?";
+  }
+}
+
+/* The core learns that conn is gone; then the fd is closed. */
+static int report_closed(int32_t id, uint32_t reason) {
+  struct slot *s = &slots[id];
+  mote_debug("conn %d: closed (%s)", id, reason_name(reason));
+  s->state = S_DYING; /* port_sock_* calls for it are ignored from here */
+  n_open--;
+  int r = drv(mote_drv_closed((uint32_t)id, reason));
+  if (r != H_OK) return r; /* port_reset() has closed everything */
+  close_slot(id);
+  return H_OK;
+}
+
+/* ---- addresses and listeners -------------------------------------------- */
+
+int sock_parse_iface(const char *iface, uint32_t port, struct sockaddr_storage *ss, socklen_t *len) {
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  char ps[8];
+  snprintf(ps, sizeof ps, "%u", port);
+  if (getaddrinfo(iface, ps, &hints, &ai) != 0 || !ai) return -1;
+  memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+  *len = ai->ai_addrlen;
+  int fam = ai->ai_family;
+  freeaddrinfo(ai);
+  return fam == AF_INET6 ? 6 : 4;
+}
+
+uint32_t sock_listener_count(void) {
+  uint32_t n = 0;
+  for (int i = 0; i < SOCK_MAX_LISTENERS; i++) n += lis[i].active;
+  return n;
+}
+
+int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags) {
+  /* The command line decides the address, and the port of the first
+   * listener (the default vhost); further listeners keep their own port. */
+  uint32_t use_port = (sock_listener_count() == 0 || port == 0) ? cfg.port : port;
+  int v6only = (flags & MOTE_LISTEN_V6ONLY) ? 1 : 0;
+  if (use_port != port || iface_len != 0)
+    mote_info("listen: core asked for '%.*s' port %u; binding %s port %u (command line)", (int)iface_len, iface, port,
+              cfg.iface, use_port);
+  /* after a restart: hand back the socket the old core listened on, so
+   * connections keep queueing in its backlog instead of being refused */
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+    struct listener *L = &lis[l];
+    if (!L->parked || L->port != use_port || L->v6only != v6only) continue;
+    L->parked = 0;
+    L->active = 1;
+    L->backoff = 0;
+    n_parked--;
+    loop_mod(L->fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
+    mote_info("listening on %s port %u (listener %d, kept across the restart)", cfg.iface, use_port, l);
+    return l;
+  }
+  int l = 0;
+  while (l < SOCK_MAX_LISTENERS && (lis[l].active || lis[l].parked)) l++;
+  if (l == SOCK_MAX_LISTENERS) {
+    mote_err("listen: listener table full (%d)", SOCK_MAX_LISTENERS);
+    return -ENOSPC;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int fam = sock_parse_iface(cfg.iface, use_port, &ss, &sl);
+  if (fam < 0) return -EINVAL;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+    mote_err("listen: socket: %s", strerror(e));
+    return -e;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fam == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
+    mote_warn("listen: IPV6_V6ONLY: %s", strerror(errno));
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
+    int e = errno;
+    mote_err("listen: %s port %u: %s", cfg.iface, use_port, strerror(e));
+    close(fd);
+    return -e;
+  }
+  int r = loop_add(fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
+  if (r < 0) {
+    mote_err("listen: cannot watch socket: %s", strerror(-r));
+    close(fd);
+    return r;
+  }
+  struct sockaddr_storage bound;
+  socklen_t bl = sizeof bound;
+  uint32_t real_port = use_port;
+  if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
+    real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port};
+  mote_notice("listening on %s port %u (listener %d%s)", cfg.iface, real_port, l,
+              fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "");
+  if (!announced) {
+    announced = 1;
+    if (fam == 6) printf("listening on http://[%s]:%u/\n", cfg.iface, real_port);
+    else printf("listening on http://%s:%u/\n", cfg.iface, real_port);
+    fflush(stdout);
+  }
+  return l;
+}
+
+/* Close every listener (parked_only: those the restarted core did not
+ * claim back). */
+static void close_listeners(int parked_only) {
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+    struct listener *L = &lis[l];
+    if (!(L->parked || (L->active && !parked_only))) continue;
+    loop_del(L->fd, nslots + (uint32_t)l, 1);
+    close(L->fd);
+    L->fd = -1;
+    L->active = L->parked = 0;
+  }
+  n_parked = 0;
+}
+
+void sock_stop_accepting(void) {
+  accepting = 0;
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
+    if (lis[l].active) loop_mod(lis[l].fd, nslots + (uint32_t)l, 0);
+}
+
+/* "table full" at most once a second under a flood, with a count. */
+static void refused_full(void) {
+  static uint32_t last, quiet;
+  static int logged;
+  uint32_t now = sim_now_ms();
+  if (logged && now - last < 1000) {
+    quiet++;
+    return;
+  }
+  if (quiet) mote_notice("refused connection: table full (and %u more since the last report)", quiet);
+  else mote_notice("refused connection: table full");
+  logged = 1;
+  last = now;
+  quiet = 0;
+}
+
+static int handle_listener(int l) {
+  struct listener *L = &lis[l];
+  if (!L->active || !accepting || L->backoff) return H_OK;
+  for (int k = 0; k < ACCEPT_BURST; k++) {
+    int fd = accept4(L->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      mote_warn("accept: %s; pausing listener %d for %d ms", strerror(e), l, LISTEN_BACKOFF_MS);
+      L->backoff = 1;
+      L->resume_at = sim_now_ms() + LISTEN_BACKOFF_MS;
+      loop_mod(L->fd, nslots + (uint32_t)l, 0);
+      break;
+    }
+    int32_t id = free_pop();
+    if (id < 0) {
+      close(fd);
+      refused_full();
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct slot *s = &slots[id];
+    s->fd = fd;
+    s->state = S_OPEN;
+    s->batch = batch;
+    int r = loop_add(fd, (uint32_t)id, EV_IN);
+    if (r < 0) {
+      mote_err("accept: cannot watch socket: %s", strerror(-r));
+      close(fd);
+      free_push(id);
+      continue;
+    }
+    s->evmask = EV_IN;
+    n_open++;
+    mote_debug("conn %d: accepted on listener %d (fd %d)", id, l, fd);
+    int32_t res = MOTE_ACCEPT_REFUSED;
+    r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, &res));
+    if (r != H_OK) return r;
+    if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
+      n_open--; /* the core refused it (and logged why): it never knew it */
+      close_slot(id);
+    }
+  }
+  return H_OK;
+}
+
+/* ---- connections: imports ----------------------------------------------- */
+
+static void pending_push(int32_t id) {
+  struct slot *s = &slots[id];
+  if (s->in_pending) return;
+  s->in_pending = 1;
+  s->pnext = pending_head;
+  pending_head = id;
+}
+
+int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len) {
+  struct slot *s = core_slot(conn, "sock_send");
+  if (!s || s->broken) return -1;
+  if (len == 0) return 0;
+  for (;;) {
+    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return (int32_t)n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    mote_debug("conn %u: send: %s", conn, strerror(errno));
+    s->broken = (uint8_t)(closed_reason(errno) + 1);
+    pending_push((int32_t)conn);
+    set_interest((int32_t)conn);
+    return -1;
+  }
+}
+
+void port_sock_want_writable(uint32_t conn, uint32_t on) {
+  struct slot *s = core_slot(conn, "sock_want_writable");
+  if (!s) return;
+  s->want_wr = on != 0;
+  set_interest((int32_t)conn);
+}
+
+void port_sock_pause_rx(uint32_t conn, uint32_t paused) {
+  struct slot *s = core_slot(conn, "sock_pause_rx");
+  if (!s) return;
+  s->paused = paused != 0;
+  if (!paused) s->starved = 0; /* the core has room again */
+  set_interest((int32_t)conn);
+}
+
+void port_sock_close(uint32_t conn, uint32_t mode) {
+  struct slot *s = core_slot(conn, "sock_close");
+  if (!s) return;
+  int32_t id = (int32_t)conn;
+  n_open--;
+  if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && shutdown(s->fd, SHUT_WR) == 0) {
+    mote_debug("conn %u: closing gracefully", conn);
+    s->state = S_LINGER;
+    s->want_wr = s->paused = s->starved = 0;
+    s->deadline = sim_now_ms() + MOTE_CLOSE_LINGER_MS;
+    linger_append(id);
+    n_linger++;
+    set_interest(id);
+    return;
+  }
+  mote_debug("conn %u: closed by core", conn);
+  close_slot(id);
+}
+
+/* ---- connections: events ------------------------------------------------ */
+
+static void linger_drain(int32_t id) {
+  struct slot *s = &slots[id];
+  /* discard: with MSG_TRUNC Linux drops TCP bytes without copying them;
+   * the buffer only keeps other kernels and valgrind honest */
+  static uint8_t sink[16384];
+  ssize_t n = recv(s->fd, sink, sizeof sink, MSG_TRUNC | MSG_DONTWAIT);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return;
+  mote_debug("conn %d: graceful close done", id);
+  close_slot(id);
+}
+
+static int do_read(int32_t id) {
+  struct slot *s = &slots[id];
+  uint8_t *buf;
+  uint32_t space;
+  int r = drv(mote_drv_rx_buffer((uint32_t)id, &buf, &space));
+  if (r != H_OK || s->state != S_OPEN) return r;
+  if (space == 0) {
+    /* no room: stop reading until the retry timer (or pause_rx(0)) */
+    s->starved = 1;
+    if (!s->in_starved) {
+      s->in_starved = 1;
+      s->snext = starved_head;
+      if (starved_head < 0) starved_until = sim_now_ms() + STARVE_RETRY_MS;
+      starved_head = id;
+    }
+    set_interest(id);
+    return H_OK;
+  }
+  ssize_t n = read(s->fd, buf, space); /* straight into module memory */
+  if (n > 0) return drv(mote_drv_received((uint32_t)id, (uint32_t)n));
+  if (n == 0) return report_closed(id, MOTE_CLOSED_PEER);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return H_OK;
+  mote_debug("conn %d: read: %s", id, strerror(errno));
+  return report_closed(id, closed_reason(errno));
+}
+
+static int handle_conn(int32_t id, uint32_t ev) {
+  struct slot *s = &slots[id];
+  if (s->state == S_FREE || s->batch == batch) return H_OK; /* stale event */
+  if (s->state == S_LINGER) {
+    linger_drain(id);
+    return H_OK;
+  }
+  if (s->state != S_OPEN || s->broken) return H_OK;
+  if (!(s->evmask & EV_IN) && (ev & (EV_HUP | EV_ERR))) {
+    /* not reading (paused), but the socket failed or hung up */
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    return report_closed(id, err ? closed_reason(err) : MOTE_CLOSED_PEER);
+  }
+  if ((s->evmask & EV_IN) && (ev & (EV_IN | EV_HUP | EV_ERR))) {
+    int r = do_read(id);
+    if (r != H_OK || s->state != S_OPEN || s->broken) return r;
+  }
+  if ((ev & EV_OUT) && s->want_wr) return drv(mote_drv_writable((uint32_t)id));
+  return H_OK;
+}
+
+/* Failed sends, reported now that no core call is in progress. */
+static int run_pending(void) {
+  while (pending_head >= 0) {
+    int32_t id = pending_head;
+    struct slot *s = &slots[id];
+    pending_head = s->pnext;
+    s->in_pending = 0;
+    if (s->state != S_OPEN || !s->broken) continue; /* the core closed it meanwhile */
+    uint32_t reason = s->broken - 1u;
+    int r = report_closed(id, reason);
+    if (r != H_OK) return r;
+  }
+  return H_OK;
+}
+
+/* ---- the port's side of the service loop -------------------------------- */
+
+int sock_service(int timeout_ms, const sigset_t *sigmask) {
+  int n = loop_wait(evs, MAX_EVENTS, timeout_ms, sigmask);
+  if (n < 0) {
+    mote_err("%s wait: %s", loop_name(), strerror(-n));
+    return -1;
+  }
+  batch++;
+  for (int i = 0; i < n; i++) {
+    uint32_t tok = evs[i].token;
+    int r = tok < nslots ? handle_conn((int32_t)tok, evs[i].events) : handle_listener((int)(tok - nslots));
+    if (r == H_OK) r = run_pending();
+    if (r == H_FATAL) return -1;
+    if (r == H_RESTARTED) break; /* the rest of the batch refers to the old core */
+  }
+  return 0;
+}
+
+static int until(uint32_t when, uint32_t now) {
+  int32_t d = (int32_t)(when - now);
+  return d < 0 ? 0 : d;
+}
+
+int sock_next_timeout(uint32_t now) {
+  int t = -1;
+#define MIN_T(x)                    \
+  do {                              \
+    int x_ = (x);                   \
+    if (t < 0 || x_ < t) t = x_;    \
+  } while (0)
+  if (linger_head >= 0) MIN_T(until(slots[linger_head].deadline, now));
+  if (starved_head >= 0) MIN_T(until(starved_until, now));
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
+    if (lis[l].active && lis[l].backoff) MIN_T(until(lis[l].resume_at, now));
+#undef MIN_T
+  return t;
+}
+
+void sock_timers(uint32_t now) {
+  if (n_parked) close_listeners(1); /* a restart finished without them */
+  /* every linger deadline is now + the same delay: the list is in order */
+  while (linger_head >= 0 && (int32_t)(slots[linger_head].deadline - now) <= 0) {
+    mote_debug("conn %d: graceful close timed out", linger_head);
+    close_slot(linger_head);
+  }
+  if (starved_head >= 0 && (int32_t)(starved_until - now) <= 0) {
+    int32_t id = starved_head;
+    starved_head = -1;
+    while (id >= 0) {
+      struct slot *s = &slots[id];
+      int32_t next = s->snext;
+      s->in_starved = 0;
+      if (s->state == S_OPEN && s->starved) {
+        s->starved = 0;
+        set_interest(id);
+      }
+      id = next;
+    }
+  }
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+    struct listener *L = &lis[l];
+    if (L->active && L->backoff && (int32_t)(L->resume_at - now) <= 0) {
+      L->backoff = 0;
+      if (accepting) loop_mod(L->fd, nslots + (uint32_t)l, EV_IN);
+    }
+  }
+}
+
+uint32_t sock_open_count(void) { return n_open; }
+uint32_t sock_linger_count(void) { return n_linger; }
+
+void port_reset(void) {
+  uint32_t nc = 0, nl = sock_listener_count();
+  for (uint32_t i = 0; i < nslots; i++) {
+    struct slot *s = &slots[i];
+    if (s->state == S_FREE) continue;
+    loop_del(s->fd, i, 1);
+    close(s->fd);
+    nc++;
+  }
+  reset_tables();
+  /* Listening sockets stay open (not watched) so that the restarted core
+   * can claim them back without a window of refused connections; those it
+   * does not claim are closed by the next sock_timers(). */
+  close_listeners(1);
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+    struct listener *L = &lis[l];
+    if (!L->active) continue;
+    L->active = 0;
+    L->parked = 1;
+    n_parked++;
+    loop_mod(L->fd, nslots + (uint32_t)l, 0);
+  }
+  mote_notice("reset: dropped %u connections; %u listeners kept for the restarted core", nc, nl);
+}
+
+void sock_shutdown_all(void) {
+  for (uint32_t i = 0; i < nslots; i++) {
+    struct slot *s = &slots[i];
+    if (s->state == S_OPEN) {
+      if (report_closed((int32_t)i, MOTE_CLOSED_SHUTDOWN) != H_OK) break; /* everything is closed */
+    } else if (s->state != S_FREE) {
+      close_slot((int32_t)i);
+    }
+  }
+  close_listeners(0);
+}
+
+int sock_init(const struct sim_config *c) {
+  cfg = *c;
+  nslots = c->nslots;
+  slots = calloc(nslots, sizeof *slots);
+  evs = calloc(MAX_EVENTS, sizeof *evs);
+  if (!slots || !evs) return -ENOMEM;
+  reset_tables();
+  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) lis[l].fd = -1;
+  return loop_open(c->use_poll, nslots + SOCK_MAX_LISTENERS);
+}
+
+void sock_free(void) {
+  loop_close();
+  free(slots);
+  free(evs);
+  slots = NULL;
+  evs = NULL;
+}

@@ -1,0 +1,122 @@
+// The ABI: the only file that declares what crosses between the core
+// (WebAssembly) and the port (C, or the TypeScript test host).
+//
+// Conventions
+// - Connections are small integer handles 0..maxConns-1 chosen by the port.
+//   The port never reuses a handle until the core has forgotten it: after the
+//   core calls sock_close(), or after the port called mote_closed().
+// - Pointers are offsets into the module's exported memory; the port checks
+//   every (ptr, len) against the memory size before touching it.
+// - Time enters only through mote_tick(now_ms): a u32 millisecond clock that
+//   may wrap (compare with wrap-safe subtraction).
+// - Constants are in ./constants.ts; the C header is generated from it.
+
+import { ABI_VERSION } from "./constants";
+import * as service from "../core/service";
+
+// ---------------------------------------------------------------- imports --
+
+/** Open a listening TCP socket. `iface` (UTF-8, may be empty = port's default
+ *  address) and LISTEN_* flags. Returns a listener id >= 0 or a negative errno. */
+@external("env", "sock_listen")
+export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, flags: u32): i32;
+
+/** Send bytes on a connection. Returns the number of bytes taken (0..len; a
+ *  partial send is normal) or -1 when the connection is broken (the port then
+ *  reports mote_closed later). */
+@external("env", "sock_send")
+export declare function sock_send(conn: u32, ptr: usize, len: u32): i32;
+
+/** Ask for (on=1) or cancel (on=0) a mote_writable() call when the socket can
+ *  take more bytes. Level-triggered: it keeps coming while on. */
+@external("env", "sock_want_writable")
+export declare function sock_want_writable(conn: u32, on: u32): void;
+
+/** Stop (paused=1) or resume (paused=0) reading from a connection: used while
+ *  the core cannot hold more input for it (HTTP pipelining, flow control). */
+@external("env", "sock_pause_rx")
+export declare function sock_pause_rx(conn: u32, paused: u32): void;
+
+/** Close a connection (CLOSE_ABORT or CLOSE_GRACEFUL). The core forgets the
+ *  handle at once; the port does not call mote_closed() for it. */
+@external("env", "sock_close")
+export declare function sock_close(conn: u32, mode: u32): void;
+
+/** Emit one log line (no trailing newline) at a LOG_* level. */
+@external("env", "log_emit")
+export declare function log_emit(level: u32, ptr: usize, len: u32): void;
+
+/** Fill memory with random bytes (masking keys, nonces). */
+@external("env", "random_fill")
+export declare function random_fill(ptr: usize, len: u32): void;
+
+// ---------------------------------------------------------------- exports --
+
+/** Where the port writes the Limits block (LIM_* offsets, LIM_SIZE bytes)
+ *  before calling mote_init(). */
+export function mote_limits_ptr(): usize {
+  return service.limitsPtr();
+}
+
+/** Allocate every table from the limits, run the application's setup (which
+ *  creates vhosts and so calls sock_listen). Returns 0, or a negative error
+ *  after logging why. Called once per instance. */
+export function mote_init(now_ms: u32): i32 {
+  return service.init(now_ms);
+}
+
+/** Where the port should read socket bytes for `conn`, and how many it may
+ *  read. Space 0 means: do not read now. Valid until the next call into the
+ *  core. */
+export function mote_rx_buffer(conn: u32): usize {
+  return service.rxBuffer(conn);
+}
+export function mote_rx_space(conn: u32): u32 {
+  return service.rxSpace(conn);
+}
+
+/** A listener accepted `conn`. Returns ACCEPT_OK or ACCEPT_REFUSED (the port
+ *  closes the socket; the core has already logged why). */
+export function mote_accepted(listener: u32, conn: u32): i32 {
+  return service.accepted(listener, conn);
+}
+
+/** `n` bytes were read into mote_rx_buffer(conn). */
+export function mote_received(conn: u32, n: u32): void {
+  service.received(conn, n);
+}
+
+/** The socket can take bytes (after sock_want_writable(conn, 1)). */
+export function mote_writable(conn: u32): void {
+  service.writable(conn);
+}
+
+/** The peer closed or the socket failed (CLOSED_* reason). */
+export function mote_closed(conn: u32, reason: u32): void {
+  service.closed(conn, reason);
+}
+
+/** Time passes. Returns the milliseconds until the core next needs a tick
+ *  (0xffffffff: nothing pending). */
+export function mote_tick(now_ms: u32): u32 {
+  return service.tick(now_ms);
+}
+
+/** Begin a graceful shutdown: WebSocket peers get close 1001, HTTP
+ *  connections close when idle. Returns the number of connections still
+ *  open; the port keeps servicing until it reaches 0 or its own deadline. */
+export function mote_shutdown(): u32 {
+  return service.shutdown();
+}
+
+/** Diagnostics for tests: the heap top, found by allocating one minimal
+ *  block, so each call moves the top by a fixed 16 bytes. Two probes around a
+ *  workload differ by exactly 16 when the workload allocated nothing. The
+ *  service never calls it. */
+export function mote_heap_probe(): usize {
+  return heap.alloc(0);
+}
+
+export function mote_abi_version(): u32 {
+  return ABI_VERSION;
+}

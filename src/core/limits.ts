@@ -1,0 +1,36 @@
+// Named limits of the core. Sizes that depend on the board come from the
+// port at init (LIM_*); these are the protocol limits and timeouts, with what
+// other servers use for comparison.
+
+/** Bytes reserved before every WebSocket payload handed to write(): the
+ *  frame header is built in place there (lws: LWS_PRE, 16 on 64-bit). */
+export const PRE: u32 = 16;
+
+/** Max header fields in a request (lws: ~ WSI_TOKEN_COUNT known + unknown;
+ *  nginx: bounded by large_client_header_buffers). Over it: 431. */
+export const MAX_HEADERS: u32 = 64;
+
+/** Max request-line length (nginx 8 KiB by default, lws bounded by
+ *  max_http_header_data). Over it: 414. Further capped by the header buffer. */
+export const MAX_REQUEST_LINE: u32 = 4096;
+
+/** Max request body accepted (Content-Length or chunked total). Over it: 413.
+ *  nginx client_max_body_size defaults to 1 MiB. */
+export const MAX_BODY: u64 = 1 << 20;
+
+/** Time to receive a complete request head after accept or between
+ *  keep-alive requests (lws timeout_secs default 5 s for pending states;
+ *  nginx client_header_timeout 60 s). */
+export const TIMEOUT_HEAD_MS: u32 = 10000;
+
+/** Idle keep-alive connection with no request in progress (lws keepalive
+ *  timeout 5 s; nginx keepalive_timeout 75 s). */
+export const TIMEOUT_KEEPALIVE_MS: u32 = 5000;
+
+/** After we sent a close frame: wait this long for the peer's close before
+ *  dropping the TCP connection (lws: 5 s, PENDING_TIMEOUT_CLOSE_ACK). */
+export const TIMEOUT_CLOSE_MS: u32 = 5000;
+
+/** A response that is not completed in this long is abandoned (the app
+ *  forgot http transaction completion, or the peer stopped reading). */
+export const TIMEOUT_RESPONSE_MS: u32 = 60000;

@@ -1,0 +1,96 @@
+// Protocols and vhosts: the application's side of the lws model.
+//
+// A vhost listens on a port and owns an ordered list of protocols. Protocol 0
+// also receives the vhost's HTTP callbacks (as in lws, where the first
+// protocol is the HTTP handler). A WebSocket client picks a protocol by
+// Sec-WebSocket-Protocol; a client that names none gets the vhost's default
+// protocol.
+//
+// Handler return values (lws semantics): 0 = carry on; -1 (any nonzero where
+// noted) = close this connection (WebSocket: with a close frame, code 1000
+// unless set by conn.closeReason()). Extra WRITEABLE callbacks can happen
+// (for example after buffered output drained): a handler with nothing to send
+// returns 0.
+//
+// LWS_CALLBACK_* -> mote handler:
+//   PROTOCOL_INIT                -> init(vhost)
+//   PROTOCOL_DESTROY             -> destroy(vhost)
+//   FILTER_PROTOCOL_CONNECTION   -> filterConnection(conn)      nonzero: refuse (HTTP 403)
+//   ESTABLISHED                  -> established(conn)           -1: close
+//   RECEIVE                      -> receive(conn, data, len)    -1: close
+//   RECEIVE_PONG                 -> receivePong(conn, data, len) -1: close
+//   SERVER_WRITEABLE             -> writeable(conn)             -1: close
+//   WS_PEER_INITIATED_CLOSE      -> peerClose(conn, code, reason, len) nonzero: do not echo the close
+//   CLOSED                       -> closed(conn)                (no return)
+//   HTTP                         -> http(conn)                  -1: close; 0: answering (now or later)
+//   HTTP_BODY                    -> httpBody(conn, data, len)   -1: close
+//   HTTP_BODY_COMPLETION         -> httpBodyCompletion(conn)    -1: close
+//   HTTP_WRITEABLE               -> httpWriteable(conn)         -1: close
+//   CLOSED_HTTP                  -> closedHttp(conn)            (no return)
+//   WSI_DESTROY                  -> wsiDestroy(conn)            (no return)
+//   USER (timed, lws_timed_callback_vh_protocol) -> timer(vhost) (no return)
+
+import { Conn } from "./conn";
+
+export class Protocol {
+  /** Index within its vhost, set by Vhost.addProtocol(). */
+  index: i32 = -1;
+  vhost: Vhost | null = null;
+  /** Bytes of name, UTF-8 (for Sec-WebSocket-Protocol matching). */
+  nameBytes: ArrayBuffer;
+  /** Periodic timer (ms, 0 = off) and its next due time. */
+  timerMs: u32 = 0;
+  timerDue: u32 = 0;
+
+  constructor(public name: string, public userSize: i32 = 0) {
+    this.nameBytes = String.UTF8.encode(name);
+  }
+
+  /** lws_timed_callback_vh_protocol, repeating: timer() every `ms`. */
+  setTimer(ms: u32): void {
+    this.timerMs = ms;
+    this.timerDue = 0; // armed at the next tick
+  }
+
+  // ---- handlers (override what you need) ------------------------------------
+  init(vh: Vhost): i32 { return 0; }
+  destroy(vh: Vhost): void {}
+  filterConnection(c: Conn): i32 { return 0; }
+  established(c: Conn): i32 { return 0; }
+  receive(c: Conn, data: usize, len: u32): i32 { return 0; }
+  receivePong(c: Conn, data: usize, len: u32): i32 { return 0; }
+  writeable(c: Conn): i32 { return 0; }
+  peerClose(c: Conn, code: u32, reason: usize, reasonLen: u32): i32 { return 0; }
+  closed(c: Conn): void {}
+  /** Default: no HTTP content here: 404. */
+  http(c: Conn): i32 {
+    return c.httpError(404);
+  }
+  httpBody(c: Conn, data: usize, len: u32): i32 { return 0; }
+  httpBodyCompletion(c: Conn): i32 { return 0; }
+  httpWriteable(c: Conn): i32 { return 0; }
+  closedHttp(c: Conn): void {}
+  wsiDestroy(c: Conn): void {}
+  timer(vh: Vhost): void {}
+}
+
+export class Vhost {
+  index: i32 = -1;
+  protocols: Protocol[] = [];
+  defaultProtocol: i32 = 0;
+  listener: i32 = -1;
+
+  constructor(public name: string, public port: u32) {}
+
+  addProtocol(p: Protocol): Protocol {
+    p.index = this.protocols.length;
+    p.vhost = this;
+    this.protocols.push(p);
+    return p;
+  }
+
+  /** The protocol used when the client requests none. */
+  setDefaultProtocol(p: Protocol): void {
+    this.defaultProtocol = p.index;
+  }
+}

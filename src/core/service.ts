@@ -1,0 +1,591 @@
+// The service: the connection table, buffer pools, timers and event
+// dispatch. It owns every state transition of a connection; the HTTP and
+// WebSocket modules do protocol work and call back here to change state.
+//
+// Memory (all allocated in init(), nothing afterwards):
+//   - the connection table (maxConns records, see conn.ts)
+//   - the shared receive buffer (PRE headroom + LIM_RX_BUF): WebSocket input
+//     is read here, unmasked in place and handed to the app without a copy
+//   - the header-buffer pool (LIM_HDR_POOL x LIM_HDR_BYTES): HTTP-phase
+//     connections read into their own header buffer
+//   - the tx block pool (LIM_TX_BLOCKS x LIM_TX_BLOCK_BYTES): output the
+//     socket did not take yet
+
+import {
+  LIM_SIZE, LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES,
+  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
+  LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG,
+} from "../abi/constants";
+import { sock_listen, sock_send, sock_want_writable, sock_pause_rx, sock_close } from "../abi/abi";
+import { setLogMask, logStart, logOn } from "./log";
+import { txPoolInit, TxQueue, NONE, txFreeBlocks, txTotalBlocks } from "./txpool";
+import {
+  Conn, CTRL_MAX, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
+  TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_PORT_WRITABLE, F_RX_PAUSED, F_APP_WANTS_WRITABLE,
+  F_ESTABLISHED, F_CLOSE_SENT,
+} from "./conn";
+import { Vhost, Protocol } from "./protocol";
+import { runAppSetup } from "./app";
+import { PRE, TIMEOUT_HEAD_MS } from "./limits";
+import { httpRx, httpHeaderBufferCost, httpRxPtr, httpRxSpace, httpAfterFlush, httpWritable } from "../http/server";
+import { wsRx, wsWritable, wsShutdown, wsAfterFlush } from "../ws/server";
+
+const limits = memory.data(64);
+
+// ---- tables -------------------------------------------------------------------
+export let maxConns: u32 = 0;
+let table: usize = 0;
+let recordSize: u32 = 0;
+let userOffset: u32 = 0;
+export let maxUserSize: u32 = 0;
+
+let rxBuf: usize = 0; // PRE bytes of headroom precede it
+let rxSize: u32 = 0;
+
+let hdrPool: usize = 0;
+export let hdrBytes: u32 = 0;
+let hdrCount: u32 = 0;
+let hdrFree: usize = 0; // u32 stack of free header buffer indexes
+let hdrFreeTop: u32 = 0;
+
+export let maxMessage: u64 = 0;
+export let now: u32 = 0;
+
+let activeHead: u32 = NONE;
+let activeCount: u32 = 0;
+let shuttingDown = false;
+let nextDue: u32 = 0;
+let haveDue = false;
+
+// ---- statistics (status protocol, tests) -------------------------------------------
+export let statAccepted: u64 = 0;
+export let statRefused: u64 = 0;
+export let statRxMessages: u64 = 0;
+export let statTxMessages: u64 = 0;
+export let statRxBytes: u64 = 0;
+export let statWsOpen: u32 = 0;
+export let staticBytes: usize = 0; // memory taken at init
+
+export const vhosts: Vhost[] = [];
+
+// ---- records ---------------------------------------------------------------------
+
+@inline export function conn(id: u32): Conn {
+  return changetype<Conn>(table + <usize>id * recordSize);
+}
+
+@inline export function ctrlBuf(c: Conn): usize {
+  return changetype<usize>(c) + offsetof<Conn>();
+}
+
+@inline export function userData(c: Conn): usize {
+  return changetype<usize>(c) + userOffset;
+}
+
+@inline export function txq(c: Conn): TxQueue {
+  return changetype<TxQueue>(changetype<usize>(c) + offsetof<Conn>("txHead"));
+}
+
+export function protocolOf(c: Conn): Protocol {
+  return unchecked(unchecked(vhosts[c.vhost]).protocols[c.protocol]);
+}
+
+export function vhostOf(c: Conn): Vhost {
+  return unchecked(vhosts[c.vhost]);
+}
+
+export function sharedRx(): usize {
+  return rxBuf;
+}
+
+// ---- header buffers ----------------------------------------------------------------
+
+export function hdrTake(): u32 {
+  if (hdrFreeTop == 0) return NONE;
+  hdrFreeTop--;
+  return load<u32>(hdrFree + (<usize>hdrFreeTop << 2));
+}
+
+export function hdrGive(i: u32): void {
+  store<u32>(hdrFree + (<usize>hdrFreeTop << 2), i);
+  hdrFreeTop++;
+}
+
+@inline export function hdrBase(i: u32): usize {
+  return hdrPool + <usize>i * hdrBytes;
+}
+
+export function hdrFreeCount(): u32 {
+  return hdrFreeTop;
+}
+
+// ---- init --------------------------------------------------------------------
+
+export function limitsPtr(): usize {
+  return limits;
+}
+
+function lim(off: u32): u32 {
+  return load<u32>(limits + off);
+}
+
+export let listenPortOverride: u32 = 0;
+
+export function init(nowMs: u32): i32 {
+  now = nowMs;
+  setLogMask(lim(LIM_LOG_LEVEL));
+  maxConns = lim(LIM_MAX_CONNS);
+  rxSize = lim(LIM_RX_BUF);
+  hdrCount = lim(LIM_HDR_POOL);
+  hdrBytes = lim(LIM_HDR_BYTES);
+  maxMessage = lim(LIM_MAX_MESSAGE);
+  listenPortOverride = lim(LIM_PORT);
+  const txBlocks = lim(LIM_TX_BLOCKS);
+  const txBlockBytes = lim(LIM_TX_BLOCK_BYTES);
+  if (maxConns == 0 || rxSize < 256 || hdrCount == 0 || hdrBytes < httpHeaderBufferCost() + 256 || txBlocks == 0 || txBlockBytes < 64) {
+    logStart(LOG_ERR).s("init: limits out of range (conns ").u(maxConns).s(", rx ").u(rxSize).s(", hdr ")
+      .u(hdrCount).s("x").u(hdrBytes).s(", tx ").u(txBlocks).s("x").u(txBlockBytes).s(")").end();
+    return -1;
+  }
+  const before = memory.size();
+
+  // The app declares its vhosts and protocols first: the record size depends
+  // on the largest per-session user data.
+  runAppSetup();
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = unchecked(vhosts[v]);
+    for (let p = 0; p < vh.protocols.length; p++) {
+      const us = <u32>unchecked(vh.protocols[p]).userSize;
+      if (us > maxUserSize) maxUserSize = us;
+    }
+  }
+  userOffset = offsetof<Conn>() + CTRL_MAX;
+  recordSize = (userOffset + maxUserSize + 7) & ~7;
+  table = heap.alloc(<usize>maxConns * recordSize);
+  memory.fill(table, 0, <usize>maxConns * recordSize);
+  for (let i: u32 = 0; i < maxConns; i++) {
+    const c = conn(i);
+    c.id = i;
+    c.hdr = NONE;
+    txq(c).reset();
+  }
+  rxBuf = heap.alloc(PRE + rxSize) + PRE;
+  hdrPool = heap.alloc(<usize>hdrCount * hdrBytes);
+  hdrFree = heap.alloc(<usize>hdrCount << 2);
+  for (let i = hdrCount; i > 0; i--) hdrGive(i - 1);
+  txPoolInit(txBlocks, txBlockBytes);
+  staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);
+
+  logStart(LOG_NOTICE).s("mote core: ").u(maxConns).s(" connections x ").u(recordSize).s(" B, rx ").u(rxSize)
+    .s(" B, ").u(hdrCount).s(" header buffers x ").u(hdrBytes).s(" B, ").u(txBlocks).s(" tx blocks x ").u(txBlockBytes)
+    .s(" B; memory ").u(<u64>memory.size() << 6).s(" KiB (").u(<u64>(memory.size() - before) << 6).s(" KiB tables)").end();
+
+  // listeners, then PROTOCOL_INIT for every protocol of every vhost
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = unchecked(vhosts[v]);
+    const port = listenPortOverride != 0 ? listenPortOverride : vh.port;
+    const l = sock_listen(port, 0, 0, 0);
+    if (l < 0) {
+      logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on port ").u(port).s(" (errno ").i(-l).s(")").end();
+      return -1;
+    }
+    vh.listener = l;
+    for (let p = 0; p < vh.protocols.length; p++) {
+      if (unchecked(vh.protocols[p]).init(vh) != 0) {
+        logStart(LOG_ERR).s("protocol ").s(unchecked(vh.protocols[p]).name).s(": init failed").end();
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+/** Called by the app's setup(): registers a vhost (lws_create_vhost). */
+export function addVhost(vh: Vhost): Vhost {
+  vh.index = vhosts.length;
+  vhosts.push(vh);
+  return vh;
+}
+
+// ---- the active list and timers ------------------------------------------------------
+
+function activate(c: Conn): void {
+  c.prevActive = NONE;
+  c.nextActive = activeHead;
+  if (activeHead != NONE) conn(activeHead).prevActive = c.id;
+  activeHead = c.id;
+  activeCount++;
+}
+
+function deactivate(c: Conn): void {
+  if (c.prevActive != NONE) conn(c.prevActive).nextActive = c.nextActive;
+  else activeHead = c.nextActive;
+  if (c.nextActive != NONE) conn(c.nextActive).prevActive = c.prevActive;
+  activeCount--;
+}
+
+export function setTimer(c: Conn, kind: u8, ms: u32): void {
+  c.timer = kind;
+  c.deadline = now + ms;
+  if (!haveDue || <i32>(c.deadline - nextDue) < 0) {
+    nextDue = c.deadline;
+    haveDue = true;
+  }
+}
+
+export function clearTimer(c: Conn): void {
+  c.timer = TM_NONE;
+}
+
+// ---- port events --------------------------------------------------------------------
+
+export function accepted(listener: u32, id: u32): i32 {
+  if (id >= maxConns) {
+    logStart(LOG_ERR).s("accept: handle ").u(id).s(" outside the table of ").u(maxConns).end();
+    return ACCEPT_REFUSED;
+  }
+  const c = conn(id);
+  if (c.state != ST_FREE) {
+    logStart(LOG_ERR).s("accept: handle ").u(id).s(" still in use").end();
+    return ACCEPT_REFUSED;
+  }
+  if (shuttingDown) return ACCEPT_REFUSED;
+  let vh: i32 = -1;
+  for (let v = 0; v < vhosts.length; v++) if (<u32>unchecked(vhosts[v]).listener == listener) vh = v;
+  if (vh < 0) vh = 0;
+  const h = hdrTake();
+  if (h == NONE) {
+    // Every header buffer is busy with a connection in its HTTP phase: answer
+    // 503 from static memory and close (lws instead parks the connection).
+    statRefused++;
+    logStart(LOG_WARN).s("conn ").u(id).s(": all ").u(hdrCount).s(" header buffers busy, answering 503").end();
+    sendStatic503(id);
+    sock_close(id, CLOSE_GRACEFUL);
+    return ACCEPT_OK;
+  }
+  statAccepted++;
+  const keepId = c.id;
+  memory.fill(changetype<usize>(c), 0, recordSize);
+  c.id = keepId;
+  c.hdr = h;
+  c.vhost = <u8>vh;
+  c.protocol = 0;
+  txq(c).reset();
+  c.state = ST_HTTP_HEAD;
+  activate(c);
+  setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": accepted").end();
+  return ACCEPT_OK;
+}
+
+export function rxBuffer(id: u32): usize {
+  if (id >= maxConns) return rxBuf;
+  const c = conn(id);
+  if (c.state == ST_WS) return rxBuf;
+  if (c.hdr != NONE) return httpRxPtr(c);
+  return rxBuf; // closing states: read and discard
+}
+
+export function rxSpace(id: u32): u32 {
+  if (id >= maxConns) return 0;
+  const c = conn(id);
+  switch (c.state) {
+    case ST_FREE: return 0;
+    case ST_WS: case ST_WS_CLOSING: case ST_DRAIN_CLOSE: return rxSize;
+    default: return c.hdr != NONE ? httpRxSpace(c) : 0;
+  }
+}
+
+export function received(id: u32, n: u32): void {
+  if (id >= maxConns) return;
+  const c = conn(id);
+  statRxBytes += n;
+  switch (c.state) {
+    case ST_HTTP_HEAD: case ST_HTTP_BODY: case ST_HTTP_RESPOND:
+      httpRx(c, n);
+      break;
+    case ST_WS: case ST_WS_CLOSING:
+      wsRx(c, rxBuf, n);
+      break;
+    default: // ST_DRAIN_CLOSE: input is discarded
+      break;
+  }
+  if (c.state != ST_FREE) updateRx(c);
+}
+
+export function writable(id: u32): void {
+  if (id >= maxConns) return;
+  const c = conn(id);
+  if (c.state == ST_FREE) return;
+  const drained = txPending(c);
+  if (!flush(c)) return; // still blocked, or the connection went away
+  switch (c.state) {
+    case ST_WS:
+      wsWritable(c, drained);
+      break;
+    case ST_HTTP_HEAD: case ST_HTTP_BODY: case ST_HTTP_RESPOND:
+      httpWritable(c);
+      break;
+  }
+  if (c.state != ST_FREE) updatePortWritable(c);
+}
+
+export function closed(id: u32, reason: u32): void {
+  if (id >= maxConns) return;
+  const c = conn(id);
+  if (c.state == ST_FREE) return;
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": closed by peer (reason ").u(reason).s(")").end();
+  release(c);
+}
+
+export function tick(nowMs: u32): u32 {
+  now = nowMs;
+  // protocol timers
+  let soonest: u32 = 0xffffffff;
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = unchecked(vhosts[v]);
+    for (let p = 0; p < vh.protocols.length; p++) {
+      const pr = unchecked(vh.protocols[p]);
+      if (pr.timerMs == 0) continue;
+      if (pr.timerDue == 0) pr.timerDue = now + pr.timerMs;
+      if (<i32>(now - pr.timerDue) >= 0) {
+        pr.timerDue += pr.timerMs;
+        if (<i32>(now - pr.timerDue) >= 0) pr.timerDue = now + pr.timerMs; // fell behind: skip
+        pr.timer(vh);
+      }
+      const left = pr.timerDue - now;
+      if (left < soonest) soonest = left;
+    }
+  }
+  // connection timers
+  if (haveDue && <i32>(now - nextDue) >= 0) {
+    haveDue = false;
+    let i = activeHead;
+    while (i != NONE) {
+      const c = conn(i);
+      const nx = c.nextActive;
+      if (c.timer != TM_NONE) {
+        if (<i32>(now - c.deadline) >= 0) expire(c);
+        else if (!haveDue || <i32>(c.deadline - nextDue) < 0) {
+          nextDue = c.deadline;
+          haveDue = true;
+        }
+      }
+      i = nx;
+    }
+  }
+  if (haveDue) {
+    const left: u32 = <i32>(nextDue - now) < 0 ? 0 : nextDue - now;
+    if (left < soonest) soonest = left;
+  }
+  return soonest;
+}
+
+function expire(c: Conn): void {
+  const kind = c.timer;
+  c.timer = TM_NONE;
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": timeout (").u(kind).s(")").end();
+  switch (kind) {
+    case TM_HEAD: case TM_KEEPALIVE: case TM_RESPONSE:
+      closeConn(c, CLOSE_ABORT);
+      break;
+    case TM_CLOSE:
+      closeConn(c, CLOSE_ABORT);
+      break;
+  }
+}
+
+export function shutdown(): u32 {
+  shuttingDown = true;
+  let i = activeHead;
+  while (i != NONE) {
+    const c = conn(i);
+    const nx = c.nextActive;
+    if (c.state == ST_WS) wsShutdown(c);
+    else if (c.state == ST_HTTP_HEAD && c.hdrFill == 0) closeConn(c, CLOSE_ABORT);
+    else if (c.state != ST_WS_CLOSING && c.state != ST_DRAIN_CLOSE) closeConn(c, CLOSE_GRACEFUL);
+    i = nx;
+  }
+  if (activeCount == 0) destroyProtocols();
+  return activeCount;
+}
+
+let destroyed = false;
+
+/** PROTOCOL_DESTROY for every protocol, once, when shutdown has closed the
+ *  last connection. */
+function destroyProtocols(): void {
+  if (destroyed) return;
+  destroyed = true;
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = unchecked(vhosts[v]);
+    for (let p = 0; p < vh.protocols.length; p++) unchecked(vh.protocols[p]).destroy(vh);
+  }
+}
+
+export function activeConnections(): u32 {
+  return activeCount;
+}
+
+// ---- output ---------------------------------------------------------------------
+
+/** Sends or queues bytes for c, keeping order. False when the connection had
+ *  to be dropped (the tx pool could not hold the rest). */
+export function send(c: Conn, ptr: usize, len: u32): bool {
+  const q = txq(c);
+  if (q.head == NONE) {
+    const r = sock_send(c.id, ptr, len);
+    if (r < 0) return true; // broken: the port reports mote_closed later
+    if (<u32>r == len) return true;
+    ptr += r;
+    len -= r;
+  }
+  if (!q.append(ptr, len)) {
+    logStart(LOG_ERR).s("conn ").u(c.id).s(": tx pool exhausted (").u(txFreeBlocks()).s(" of ").u(txTotalBlocks())
+      .s(" blocks free, needed ").u(len).s(" B); dropping the connection").end();
+    closeConn(c, CLOSE_ABORT);
+    return false;
+  }
+  updatePortWritable(c);
+  return true;
+}
+
+/** Writes queued output. True when the queue is empty afterwards. */
+function flush(c: Conn): bool {
+  const q = txq(c);
+  while (q.head != NONE) {
+    const n = q.runLen();
+    const r = sock_send(c.id, q.runPtr(), n);
+    if (r < 0) return false;
+    if (r == 0) return false;
+    q.consume(<u32>r);
+    if (<u32>r < n) return false;
+  }
+  // drained: states waiting for this can move on
+  if (c.state == ST_DRAIN_CLOSE) {
+    closeConn(c, CLOSE_GRACEFUL);
+    return false;
+  }
+  if (c.state == ST_WS || c.state == ST_WS_CLOSING) wsAfterFlush(c);
+  else httpAfterFlush(c);
+  return c.state != ST_FREE;
+}
+
+export function txPending(c: Conn): bool {
+  return txq(c).head != NONE;
+}
+
+export function updatePortWritable(c: Conn): void {
+  const want = txq(c).head != NONE || (c.flags & F_APP_WANTS_WRITABLE) != 0;
+  const has = (c.flags & F_PORT_WRITABLE) != 0;
+  if (want != has) {
+    c.flags ^= F_PORT_WRITABLE;
+    sock_want_writable(c.id, want ? 1 : 0);
+  }
+}
+
+export function updateRx(c: Conn): void {
+  const want = rxSpace(c.id) > 0;
+  const paused = (c.flags & F_RX_PAUSED) != 0;
+  if (want == paused) {
+    c.flags ^= F_RX_PAUSED;
+    sock_pause_rx(c.id, want ? 0 : 1);
+  }
+}
+
+/** Closes after queued output is written (graceful TCP close). */
+export function closeAfterFlush(c: Conn): void {
+  if (txq(c).head == NONE) {
+    closeConn(c, CLOSE_GRACEFUL);
+    return;
+  }
+  c.state = ST_DRAIN_CLOSE;
+  if (c.timer == TM_NONE || c.timer == TM_KEEPALIVE || c.timer == TM_HEAD) setTimer(c, TM_CLOSE, 5000);
+  updatePortWritable(c);
+}
+
+/** Closes the socket now and forgets the connection. */
+export function closeConn(c: Conn, mode: u32): void {
+  if (c.state == ST_FREE) return;
+  const id = c.id;
+  release(c);
+  sock_close(id, mode);
+}
+
+/** Runs the app's close callbacks and frees everything the slot holds. */
+function release(c: Conn): void {
+  const st = c.state;
+  const wasWs = (c.flags & F_ESTABLISHED) != 0;
+  c.state = ST_FREE; // re-entrancy: callbacks below cannot reach this slot
+  const proto = protocolOf(c);
+  if (wasWs) {
+    statWsOpen--;
+    proto.closed(c);
+  } else if (st != ST_DRAIN_CLOSE || true) {
+    unchecked(vhostOf(c).protocols[0]).closedHttp(c);
+  }
+  proto.wsiDestroy(c);
+  txq(c).clear();
+  if (c.hdr != NONE) {
+    hdrGive(c.hdr);
+    c.hdr = NONE;
+  }
+  c.timer = TM_NONE;
+  c.flags = 0;
+  deactivate(c);
+  if (shuttingDown && activeCount == 0) destroyProtocols();
+}
+
+export function markEstablished(c: Conn): void {
+  c.flags |= F_ESTABLISHED;
+  statWsOpen++;
+}
+
+// ---- all-protocol writable ---------------------------------------------------------------
+
+/** lws_callback_on_writable_all_protocol: every established connection of p. */
+export function writableAllProtocol(p: Protocol): void {
+  const vh = p.vhost;
+  if (!vh) return;
+  let i = activeHead;
+  while (i != NONE) {
+    const c = conn(i);
+    if (c.state == ST_WS && c.vhost == <u8>vh.index && c.protocol == <u8>p.index) {
+      c.flags |= F_APP_WANTS_WRITABLE;
+      updatePortWritable(c);
+    }
+    i = c.nextActive;
+  }
+}
+
+/** Number of established connections of p. */
+export function countProtocol(p: Protocol): u32 {
+  const vh = p.vhost;
+  if (!vh) return 0;
+  let n: u32 = 0;
+  let i = activeHead;
+  while (i != NONE) {
+    const c = conn(i);
+    if (c.state == ST_WS && c.vhost == <u8>vh.index && c.protocol == <u8>p.index) n++;
+    i = c.nextActive;
+  }
+  return n;
+}
+
+// ---- static answers ------------------------------------------------------------------------
+
+const R503 = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity\r\n";
+
+function sendStatic503(id: u32): void {
+  // Encode the literal into the shared rx buffer (free between events).
+  const n = asciiInto(rxBuf, R503);
+  sock_send(id, rxBuf, n);
+}
+
+/** Copies an ASCII string literal into memory as bytes; returns the length. */
+export function asciiInto(dst: usize, s: string): u32 {
+  const p = changetype<usize>(s);
+  const n = <u32>s.length;
+  for (let i: u32 = 0; i < n; i++) store<u8>(dst + i, <u8>load<u16>(p + (<usize>i << 1)));
+  return n;
+}

@@ -1,0 +1,456 @@
+// HTTP/1.1 server side of a connection (RFC 9112): reading request heads and
+// bodies from the connection's header buffer, handing them to the app, and
+// writing responses. Keep-alive and pipelining: requests are answered strictly
+// in order; the next pipelined request is parsed only once the current
+// response is complete.
+//
+// Header buffer layout (one per HTTP-phase connection, from the pool):
+//   +-------------+----------------+-----------------------+----------------------+
+//   | RequestHead | ChunkedDecoder | header table          | raw bytes: head,     |
+//   |             |                | MAX_HEADERS x entries | body, next requests  |
+//   +-------------+----------------+-----------------------+----------------------+
+// The port reads straight into the raw area (mote_rx_buffer).
+
+import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, CLOSE_ABORT } from "../abi/constants";
+import { logStart, logOn } from "../core/log";
+import {
+  Conn, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ST_WS, TM_HEAD, TM_KEEPALIVE, TM_RESPONSE,
+  F_KEEPALIVE, F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_BODY_DONE, F_APP_WANTS_WRITABLE,
+  F_CONTINUE_SENT,
+} from "../core/conn";
+import {
+  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf,
+  updatePortWritable, txPending, asciiInto,
+} from "../core/service";
+import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_RESPONSE_MS } from "../core/limits";
+import {
+  RequestHead, scanHeadEnd, parseHead, HEADER_ENTRY_SIZE, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK,
+  headerNameLen, headerNamePtr,
+} from "./request";
+import { eqIgnoreCase } from "./tokens";
+import { ChunkedDecoder, chunkedReset, chunkedDecode } from "./chunked";
+import { wsHandshake } from "../ws/server";
+
+// ---- header buffer geometry ---------------------------------------------------------
+
+const HEAD_OFF: usize = 0;
+const DEC_OFF: usize = (offsetof<RequestHead>() + 7) & ~7;
+const TABLE_OFF: usize = (DEC_OFF + offsetof<ChunkedDecoder>() + 7) & ~7;
+const RAW_OFF: usize = (TABLE_OFF + <usize>MAX_HEADERS * HEADER_ENTRY_SIZE + 7) & ~7;
+
+export function httpHeaderBufferCost(): u32 {
+  return <u32>RAW_OFF;
+}
+
+@inline export function headOf(c: Conn): RequestHead {
+  return changetype<RequestHead>(hdrBase(c.hdr) + HEAD_OFF);
+}
+@inline function decOf(c: Conn): ChunkedDecoder {
+  return changetype<ChunkedDecoder>(hdrBase(c.hdr) + DEC_OFF);
+}
+@inline export function tableOf(c: Conn): usize {
+  return hdrBase(c.hdr) + TABLE_OFF;
+}
+@inline export function rawOf(c: Conn): usize {
+  return hdrBase(c.hdr) + RAW_OFF;
+}
+@inline function rawCap(): u32 {
+  return hdrBytes - <u32>RAW_OFF;
+}
+
+/** Header i of the table is named name[0, n) (ASCII case-insensitive). */
+export function headerIs(raw: usize, table: usize, i: u32, name: usize, n: u32): bool {
+  return headerNameLen(table, i) == n && eqIgnoreCase(headerNamePtr(raw, table, i), name, n);
+}
+
+export function httpRxPtr(c: Conn): usize {
+  return rawOf(c) + c.hdrFill;
+}
+
+export function httpRxSpace(c: Conn): u32 {
+  return rawCap() - c.hdrFill;
+}
+
+// ---- input ------------------------------------------------------------------------
+
+export function httpRx(c: Conn, n: u32): void {
+  c.hdrFill += n;
+  if (c.state == ST_HTTP_HEAD && c.timer == TM_KEEPALIVE) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+  httpProcess(c);
+}
+
+/** Runs the connection's HTTP state machine over the bytes it holds. */
+export function httpProcess(c: Conn): void {
+  while (c.state != ST_FREE) {
+    const st = c.state;
+    if (st == ST_HTTP_HEAD) {
+      if (!readHead(c)) return;
+    } else if (st == ST_HTTP_BODY) {
+      if (!readBody(c)) return;
+    } else if (st == ST_HTTP_RESPOND) {
+      if ((c.flags & F_RESP_DONE) == 0) return;
+      if (!nextRequest(c)) return;
+    } else return;
+  }
+}
+
+/** Looks for a complete head and starts the request. False: wait for input. */
+function readHead(c: Conn): bool {
+  const raw = rawOf(c);
+  if (c.hdrFill == 0) return false;
+  // A request line that alone fills the buffer is "URI too long" (414), not
+  // "header fields too large" (431): keep the line limit below the capacity.
+  const maxLine = MAX_REQUEST_LINE < rawCap() - 1 ? MAX_REQUEST_LINE : rawCap() - 1;
+  const r = scanHeadEnd(raw, c.hdrFill, c.scanFrom, rawCap(), maxLine);
+  if (r == 0) {
+    c.scanFrom = c.hdrFill;
+    return false;
+  }
+  if (r < 0) {
+    httpFail(c, <u32>-r);
+    return false;
+  }
+  c.headLen = <u32>r;
+  const head = headOf(c);
+  const pr = parseHead(raw, <u32>r, head, tableOf(c), MAX_HEADERS);
+  if (pr < 0) {
+    httpFail(c, <u32>-pr);
+    return false;
+  }
+  startRequest(c, head);
+  return true;
+}
+
+function startRequest(c: Conn, head: RequestHead): void {
+  clearTimer(c);
+  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT);
+  if (head.keepAlive) c.flags |= F_KEEPALIVE;
+  if (head.method == METHOD_HEAD) c.flags |= F_HEAD_REQUEST;
+  c.respLeft = -1;
+  c.bodyTotal = 0;
+  if (logOn(LOG_INFO)) {
+    logStart(LOG_INFO).s("conn ").u(c.id).s(": ").b(rawOf(c) + head.methodOff, head.methodLen).s(" ")
+      .b(rawOf(c) + head.targetOff, head.targetLen).end();
+  }
+
+  if (head.upgradeWebsocket) {
+    wsHandshake(c, head);
+    return;
+  }
+  if (head.method == METHOD_CONNECT) {
+    httpFail(c, 405);
+    return;
+  }
+  if (head.expectOther) {
+    httpFail(c, 417);
+    return;
+  }
+  // body framing
+  if (head.chunked) {
+    chunkedReset(decOf(c));
+    c.bodyLeft = 0;
+  } else if (head.contentLength > 0) {
+    if (<u64>head.contentLength > MAX_BODY) {
+      httpFail(c, 413);
+      return;
+    }
+    c.bodyLeft = <u64>head.contentLength;
+  } else {
+    c.bodyLeft = 0;
+  }
+  const hasBody = head.chunked || c.bodyLeft > 0;
+  if (hasBody && head.expectContinue && head.versionMinor >= 1) {
+    c.flags |= F_CONTINUE_SENT;
+    const tmp = rawOf(c) + c.hdrFill; // free space after the raw bytes
+    if (httpRxSpace(c) >= 32) {
+      const n = asciiInto(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
+      if (!send(c, tmp, n)) return;
+    }
+  }
+  c.state = hasBody ? ST_HTTP_BODY : ST_HTTP_RESPOND;
+  if (!hasBody) c.flags |= F_BODY_DONE;
+  setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS);
+
+  if (head.targetForm == FORM_ASTERISK) {
+    // OPTIONS * (RFC 9110 9.3.7): about the server as a whole.
+    respondSimple(c, 204, "Allow: GET, HEAD, POST, OPTIONS\r\n", 0);
+    return;
+  }
+  const r = unchecked(vhostOf(c).protocols[0]).http(c);
+  if (c.state == ST_FREE) return;
+  if (r != 0) {
+    closeConn(c, CLOSE_GRACEFUL);
+    return;
+  }
+}
+
+/** Hands body bytes to the app. False: wait for input. */
+function readBody(c: Conn): bool {
+  const raw = rawOf(c);
+  const head = headOf(c);
+  let p = raw + c.headLen;
+  let avail = c.hdrFill - c.headLen;
+  const proto = unchecked(vhostOf(c).protocols[0]);
+  let done = false;
+  while (avail > 0 && !done) {
+    if (head.chunked) {
+      const dec = decOf(c);
+      const r = chunkedDecode(dec, p, avail);
+      if (r < 0) {
+        httpFail(c, <u32>-r);
+        return false;
+      }
+      if (dec.spanLen > 0) {
+        c.bodyTotal += dec.spanLen;
+        if (c.bodyTotal > MAX_BODY) {
+          httpFail(c, 413);
+          return false;
+        }
+        if ((c.flags & F_RESP_DONE) == 0 && proto.httpBody(c, p + dec.spanOff, dec.spanLen) != 0) {
+          closeConn(c, CLOSE_GRACEFUL);
+          return false;
+        }
+        if (c.state == ST_FREE) return false;
+      }
+      p += <u32>r;
+      avail -= <u32>r;
+      if (dec.done) done = true;
+      else if (r == 0) break;
+    } else {
+      const take = <u64>avail < c.bodyLeft ? avail : <u32>c.bodyLeft;
+      c.bodyLeft -= take;
+      c.bodyTotal += take;
+      if ((c.flags & F_RESP_DONE) == 0 && proto.httpBody(c, p, take) != 0) {
+        closeConn(c, CLOSE_GRACEFUL);
+        return false;
+      }
+      if (c.state == ST_FREE) return false;
+      p += take;
+      avail -= take;
+      if (c.bodyLeft == 0) done = true;
+    }
+  }
+  if (!head.chunked && c.bodyLeft == 0) done = true;
+  // keep only what follows the consumed bytes (a partial chunk line is kept
+  // by the decoder's state, so nothing of this body remains)
+  if (avail > 0) memory.copy(raw + c.headLen, p, avail);
+  c.hdrFill = c.headLen + avail;
+  if (!done) return false;
+  c.flags |= F_BODY_DONE;
+  c.state = ST_HTTP_RESPOND;
+  if ((c.flags & F_RESP_DONE) == 0 && proto.httpBodyCompletion(c) != 0) {
+    closeConn(c, CLOSE_GRACEFUL);
+    return false;
+  }
+  return c.state != ST_FREE;
+}
+
+/** The response is complete: keep-alive or close. False: stop processing. */
+function nextRequest(c: Conn): bool {
+  if ((c.flags & F_KEEPALIVE) == 0) {
+    closeAfterFlush(c);
+    return false;
+  }
+  const raw = rawOf(c);
+  const left = c.hdrFill - c.headLen;
+  if (left > 0) memory.copy(raw, raw + c.headLen, left);
+  c.hdrFill = left;
+  c.headLen = 0;
+  c.scanFrom = 0;
+  c.state = ST_HTTP_HEAD;
+  c.flags &= ~(F_RESP_DONE | F_RESP_HEADERS_SENT | F_BODY_DONE | F_HEAD_REQUEST);
+  if (left > 0) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+  else setTimer(c, TM_KEEPALIVE, TIMEOUT_KEEPALIVE_MS);
+  return left > 0;
+}
+
+export function httpWritable(c: Conn): void {
+  if ((c.flags & F_APP_WANTS_WRITABLE) != 0 && c.state == ST_HTTP_RESPOND || c.state == ST_HTTP_BODY) {
+    if ((c.flags & F_APP_WANTS_WRITABLE) != 0) {
+      c.flags &= ~F_APP_WANTS_WRITABLE;
+      if (unchecked(vhostOf(c).protocols[0]).httpWriteable(c) != 0) {
+        closeConn(c, CLOSE_GRACEFUL);
+        return;
+      }
+    }
+  }
+  if (c.state != ST_FREE) httpProcess(c);
+}
+
+export function httpAfterFlush(c: Conn): void {}
+
+// ---- output ---------------------------------------------------------------------
+
+const scratch = memory.data(1024);
+
+function reason(status: u32): string {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+  }
+  return "Unknown";
+}
+
+/** Bytes appended to `scratch`: a tiny writer for response heads. */
+let w: u32 = 0;
+function ws(s: string): void {
+  const n = <u32>s.length;
+  if (w + n > 1024) return;
+  w += asciiInto(scratch + w, s);
+}
+function wbytes(p: usize, n: u32): void {
+  if (w + n > 1024) return;
+  memory.copy(scratch + w, p, n);
+  w += n;
+}
+function wnum(v: u64): void {
+  let buf: u64 = 0;
+  const tmp = scratch + 1000; // digits are written backwards, away from the head
+  let n: u32 = 0;
+  do {
+    store<u8>(tmp + 23 - n, <u8>(0x30 + <u32>(v % 10)));
+    n++;
+    v /= 10;
+  } while (v != 0);
+  if (w + n > 1000) return;
+  memory.copy(scratch + w, tmp + 24 - n, n);
+  w += n;
+}
+
+/** Writes a response head. `contentLength` -1: unknown, the connection closes
+ *  after the body. `extra` is raw header lines, each ending in CRLF. */
+export function respondHead(c: Conn, status: u32, contentType: string | null, contentLength: i64, extra: string | null): bool {
+  if ((c.flags & F_RESP_HEADERS_SENT) != 0) return false;
+  c.flags |= F_RESP_HEADERS_SENT;
+  const head = headOf(c);
+  if (contentLength < 0) c.flags &= ~F_KEEPALIVE;
+  w = 0;
+  ws(head.versionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  wnum(status);
+  ws(" ");
+  ws(reason(status));
+  ws("\r\nServer: mote\r\n");
+  if (contentType !== null) {
+    ws("Content-Type: ");
+    ws(contentType);
+    ws("\r\n");
+  }
+  if (contentLength >= 0 && status != 204 && status != 304) {
+    ws("Content-Length: ");
+    wnum(<u64>contentLength);
+    ws("\r\n");
+  }
+  if ((c.flags & F_KEEPALIVE) == 0) ws("Connection: close\r\n");
+  else if (head.versionMinor == 0) ws("Connection: keep-alive\r\n");
+  if (extra !== null) ws(extra);
+  ws("\r\n");
+  c.respLeft = contentLength;
+  if (!send(c, scratch, w)) return false;
+  if ((c.flags & F_HEAD_REQUEST) != 0 || contentLength == 0 || status == 204 || status == 304) {
+    c.respLeft = 0; // no body follows this head
+    completeResponse(c);
+  }
+  return true;
+}
+
+/** Response body bytes. `final`: this is the last of them. */
+export function respondBody(c: Conn, ptr: usize, len: u32, final: bool): i32 {
+  if ((c.flags & F_RESP_HEADERS_SENT) == 0 || (c.flags & F_RESP_DONE) != 0) {
+    if ((c.flags & F_HEAD_REQUEST) != 0) return <i32>len; // HEAD: body discarded
+    return -1;
+  }
+  if (c.respLeft >= 0) {
+    if (<i64>len > c.respLeft) {
+      logStart(LOG_NOTICE).s("conn ").u(c.id).s(": app wrote ").u(len).s(" B past its Content-Length; truncated").end();
+      len = <u32>c.respLeft;
+    }
+    c.respLeft -= len;
+  }
+  if (len > 0 && !send(c, ptr, len)) return -1;
+  if (c.respLeft == 0 || final) completeResponse(c);
+  return <i32>len;
+}
+
+export function completeResponse(c: Conn): void {
+  if ((c.flags & F_RESP_DONE) != 0) return;
+  c.flags |= F_RESP_DONE;
+  if (c.respLeft > 0) c.flags &= ~F_KEEPALIVE; // short body: framing is broken, close after
+  if (c.respLeft < 0) c.flags &= ~F_KEEPALIVE;
+}
+
+/** A whole response from memory. */
+export function respondSimple(c: Conn, status: u32, extra: string | null, bodyLen: u32): void {
+  respondHead(c, status, bodyLen > 0 ? "text/plain" : null, bodyLen, extra);
+}
+
+/** An error the app (or a handler default) chose: a complete small response;
+ *  the connection stays usable when framing allows. Returns 0. */
+export function httpAppError(c: Conn, status: u32): i32 {
+  if ((c.flags & F_RESP_HEADERS_SENT) != 0) return -1;
+  const body = scratch + 512;
+  let n: u32 = 0;
+  n += asciiInto(body, "");
+  // body: "<status> <reason>\n"
+  let v = status;
+  store<u8>(body, <u8>(0x30 + v / 100));
+  store<u8>(body + 1, <u8>(0x30 + (v / 10) % 10));
+  store<u8>(body + 2, <u8>(0x30 + v % 10));
+  store<u8>(body + 3, 0x20);
+  n = 4 + asciiInto(body + 4, reason(status));
+  store<u8>(body + n++, 0x0a);
+  // the head is built in scratch[0..512), the body sits at scratch+512
+  const bodyCopy = rawOf(c) + c.hdrFill;
+  if (httpRxSpace(c) >= n) {
+    memory.copy(bodyCopy, body, n);
+    if (!respondHead(c, status, "text/plain", n, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : null)) return -1;
+    respondBody(c, bodyCopy, n, true);
+  } else {
+    respondHead(c, status, null, 0, null);
+  }
+  return 0;
+}
+
+/** A protocol error found by the core: answer with `status` and close. */
+export function httpFail(c: Conn, status: u32): void {
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": HTTP ").u(status).end();
+  if (c.hdr == 0xffffffff || (c.flags & F_RESP_HEADERS_SENT) != 0) {
+    closeConn(c, CLOSE_ABORT);
+    return;
+  }
+  // Error heads report HTTP/1.1 even for a request line that did not parse.
+  headOf(c).versionMinor = 1;
+  c.flags &= ~F_KEEPALIVE;
+  c.flags &= ~F_HEAD_REQUEST;
+  if (httpAppError(c, status) != 0) {
+    closeConn(c, CLOSE_ABORT);
+    return;
+  }
+  closeAfterFlush(c);
+}

@@ -1,0 +1,55 @@
+// mote's application API: what an app imports.
+//
+//   import { Protocol, Vhost, Conn, createVhost, PRE, WRITE_TEXT } from "../src/mote";
+//
+// See src/core/protocol.ts for the handlers, their allowed return values and
+// the LWS_CALLBACK_* mapping; src/core/conn.ts for the connection methods.
+
+export { Protocol, Vhost } from "./core/protocol";
+export { Conn } from "./core/conn";
+export { PRE, MAX_BODY, MAX_HEADERS } from "./core/limits";
+export {
+  WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP, WRITE_HTTP_FINAL,
+  CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED, CLOSE_INVALID_PAYLOAD,
+  CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL, CLOSE_TRY_AGAIN,
+} from "./ws/server";
+export { logStart, logOn, logErr, logWarn, logNotice, logInfo } from "./core/log";
+export { LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG } from "./abi/constants";
+export {
+  METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_OPTIONS, METHOD_PATCH,
+} from "./http/request";
+
+import { addVhost, writableAllProtocol, countProtocol } from "./core/service";
+import * as service from "./core/service";
+import { Vhost, Protocol } from "./core/protocol";
+
+/** lws_create_vhost: call from setup(). */
+export function createVhost(name: string, port: u32): Vhost {
+  return addVhost(new Vhost(name, port));
+}
+
+/** lws_callback_on_writable_all_protocol. */
+export function callbackOnWritableAllProtocol(p: Protocol): void {
+  writableAllProtocol(p);
+}
+
+/** Established connections of a protocol. */
+export function connectionsOf(p: Protocol): u32 {
+  return countProtocol(p);
+}
+
+/** Counters for status pages (read-only). */
+export class Stats {
+  static get connections(): u32 { return service.activeConnections(); }
+  static get websockets(): u32 { return service.statWsOpen; }
+  static get accepted(): u64 { return service.statAccepted; }
+  static get refused(): u64 { return service.statRefused; }
+  static get rxMessages(): u64 { return service.statRxMessages; }
+  static get txMessages(): u64 { return service.statTxMessages; }
+  static get rxBytes(): u64 { return service.statRxBytes; }
+  static get maxConnections(): u32 { return service.maxConns; }
+  /** Linear memory size (bytes) and what the tables took at init. */
+  static get memoryBytes(): u64 { return <u64>memory.size() << 16; }
+  static get tableBytes(): u64 { return <u64>service.staticBytes; }
+  static get now(): u32 { return service.now; }
+}

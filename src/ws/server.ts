@@ -1,0 +1,498 @@
+// RFC 6455 on an established connection: the opening handshake (§4.2), frame
+// parsing with in-place unmasking (§5), control frames (§5.5), UTF-8
+// validation of text (§8.1), closing (§7), and framing of the app's writes.
+
+import { LOG_INFO, LOG_NOTICE, CLOSE_ABORT, CLOSE_GRACEFUL } from "../abi/constants";
+import { logStart, logOn } from "../core/log";
+import {
+  Conn, ST_WS, ST_WS_CLOSING, ST_FREE, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, TM_CLOSE,
+  F_APP_WANTS_WRITABLE, F_CLOSE_SENT, F_CLOSE_RCVD, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_ESTABLISHED,
+} from "../core/conn";
+import {
+  send, closeConn, closeAfterFlush, setTimer, clearTimer, ctrlBuf, protocolOf, vhostOf, markEstablished,
+  updatePortWritable, maxMessage, hdrGive, statRxMessages, statTxMessages, asciiInto, txPending,
+} from "../core/service";
+import * as service from "../core/service";
+import { TIMEOUT_CLOSE_MS, PRE } from "../core/limits";
+import { NONE } from "../core/txpool";
+import { unmask } from "./mask";
+import { utf8Step, UTF8_ACCEPT, UTF8_REJECT } from "./utf8";
+import { wsAcceptKey, wsKeyValid, WS_ACCEPT_LEN } from "./accept";
+import { RequestHead, METHOD_GET, headerValuePtr, headerValueLen } from "../http/request";
+import { rawOf, tableOf, httpFail, headOf, headerIs } from "../http/server";
+
+// opcodes (§5.2)
+export const OP_CONT: u8 = 0;
+export const OP_TEXT: u8 = 1;
+export const OP_BINARY: u8 = 2;
+export const OP_CLOSE: u8 = 8;
+export const OP_PING: u8 = 9;
+export const OP_PONG: u8 = 10;
+
+// close codes (§7.4.1)
+export const CLOSE_NORMAL: u16 = 1000;
+export const CLOSE_GOING_AWAY: u16 = 1001;
+export const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+export const CLOSE_UNSUPPORTED: u16 = 1003;
+export const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+export const CLOSE_POLICY: u16 = 1008;
+export const CLOSE_TOO_BIG: u16 = 1009;
+export const CLOSE_INTERNAL: u16 = 1011;
+export const CLOSE_TRY_AGAIN: u16 = 1013;
+
+// ---- handshake ------------------------------------------------------------------------
+
+const H_VERSION = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x76,0x65,0x72,0x73,0x69,0x6f,0x6e]); // sec-websocket-version
+const H_KEY = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x6b,0x65,0x79]); // sec-websocket-key
+const H_PROTOCOL = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x70,0x72,0x6f,0x74,0x6f,0x63,0x6f,0x6c]); // sec-websocket-protocol
+
+const hs = memory.data(512);
+
+function isOws(b: u8): bool {
+  return b == 0x20 || b == 0x09;
+}
+
+/** Picks the protocol (lws rules): the first one the client lists that the
+ *  vhost has; none listed: the vhost's default. -1: listed, none supported. */
+let protocolListed = false;
+
+function chooseProtocol(c: Conn, raw: usize, head: RequestHead): i32 {
+  const vh = vhostOf(c);
+  const table = tableOf(c);
+  let listed = false;
+  const n = head.headerCount;
+  for (let i: u32 = 0; i < n; i++) {
+    if (!headerIs(raw, table, i, H_PROTOCOL, 22)) continue;
+    const v = headerValuePtr(raw, table, i);
+    const vlen = headerValueLen(table, i);
+    let s: u32 = 0;
+    while (s < vlen) {
+      // one comma-separated element, OWS trimmed
+      let e = s;
+      while (e < vlen && load<u8>(v + e) != 0x2c) e++;
+      let a = s;
+      let b = e;
+      while (a < b && isOws(load<u8>(v + a))) a++;
+      while (b > a && isOws(load<u8>(v + b - 1))) b--;
+      if (b > a) {
+        listed = true;
+        for (let p = 0; p < vh.protocols.length; p++) {
+          const nb = unchecked(vh.protocols[p]).nameBytes;
+          if (<u32>nb.byteLength == b - a && memory.compare(changetype<usize>(nb), v + a, b - a) == 0) {
+            protocolListed = true;
+            return p;
+          }
+        }
+      }
+      s = e + 1;
+    }
+  }
+  protocolListed = listed;
+  return listed ? -1 : vh.defaultProtocol;
+}
+
+export function wsHandshake(c: Conn, head: RequestHead): void {
+  const raw = rawOf(c);
+  const table = tableOf(c);
+  if (head.method != METHOD_GET || head.versionMinor < 1) {
+    httpFail(c, 400);
+    return;
+  }
+  // Sec-WebSocket-Version: 13 (§4.2.2: otherwise 426 naming the versions we speak)
+  let version = -1;
+  let keyIdx: i32 = -1;
+  let keys = 0;
+  const n = head.headerCount;
+  for (let i: u32 = 0; i < n; i++) {
+    if (headerIs(raw, table, i, H_VERSION, 21)) {
+      const v = headerValuePtr(raw, table, i);
+      const l = headerValueLen(table, i);
+      version = l == 2 && load<u8>(v) == 0x31 && load<u8>(v + 1) == 0x33 ? 13 : 0;
+    } else if (headerIs(raw, table, i, H_KEY, 17)) {
+      keyIdx = i;
+      keys++;
+    }
+  }
+  if (version != 13) {
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": WebSocket version is not 13: 426").end();
+    httpFail(c, 426);
+    return;
+  }
+  if (keys != 1 || !wsKeyValid(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx))) {
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": bad Sec-WebSocket-Key: 400").end();
+    httpFail(c, 400);
+    return;
+  }
+  const p = chooseProtocol(c, raw, head);
+  if (p < 0) {
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": no requested subprotocol is served here: 400").end();
+    httpFail(c, 400);
+    return;
+  }
+  c.protocol = <u8>p;
+  const proto = protocolOf(c);
+  if (proto.filterConnection(c) != 0) {
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": refused by ").s(proto.name).s(": 403").end();
+    httpFail(c, 403);
+    return;
+  }
+  // 101 Switching Protocols
+  let w: u32 = asciiInto(hs, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+  wsAcceptKey(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx), hs + w);
+  w += WS_ACCEPT_LEN;
+  w += asciiInto(hs + w, "\r\n");
+  if (protocolListed) {
+    // name the protocol only when the client asked for one (§4.2.2 item 5.4)
+    w += asciiInto(hs + w, "Sec-WebSocket-Protocol: ");
+    const nb = proto.nameBytes;
+    memory.copy(hs + w, changetype<usize>(nb), nb.byteLength);
+    w += nb.byteLength;
+    w += asciiInto(hs + w, "\r\n");
+  }
+  w += asciiInto(hs + w, "\r\n");
+  clearTimer(c);
+  if (!send(c, hs, w)) return;
+
+  c.state = ST_WS;
+  c.wsRx = WR_HEADER;
+  c.wsHdrFill = 0;
+  c.utf8 = UTF8_ACCEPT;
+  markEstablished(c);
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": WebSocket ").s(proto.name).end();
+  // Headers stay readable during ESTABLISHED; the buffer goes back after.
+  if (proto.established(c) != 0) {
+    appClose(c);
+  }
+  if (c.state == ST_FREE) return;
+  const left = c.hdrFill - c.headLen;
+  const at = raw + c.headLen;
+  if (left > 0 && (c.state == ST_WS || c.state == ST_WS_CLOSING)) wsRx(c, at, left);
+  if (c.state == ST_FREE || c.hdr == NONE) return;
+  hdrGive(c.hdr);
+  c.hdr = NONE;
+  c.hdrFill = 0;
+  c.headLen = 0;
+}
+
+// ---- receive ---------------------------------------------------------------------------
+
+@inline function hdrArea(c: Conn): usize {
+  return changetype<usize>(c) + offsetof<Conn>("wsHdr0");
+}
+
+/** Header length implied by its first two bytes. */
+@inline function headerNeed(b1: u32): u32 {
+  const l7 = b1 & 0x7f;
+  return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) != 0 ? 4 : 0);
+}
+
+export function wsRx(c: Conn, p: usize, n: u32): void {
+  while (n > 0) {
+    const st = c.wsRx;
+    if (st == WR_HEADER) {
+      let h: usize;
+      if (c.wsHdrFill == 0 && n >= 2 && n >= headerNeed(load<u8>(p + 1))) {
+        // whole header in the buffer: parse it where it is
+        const need = headerNeed(load<u8>(p + 1));
+        h = p;
+        p += need;
+        n -= need;
+      } else {
+        const area = hdrArea(c);
+        while (n > 0 && (c.wsHdrFill < 2 || c.wsHdrFill < headerNeed(load<u8>(area + 1)))) {
+          store<u8>(area + c.wsHdrFill, load<u8>(p));
+          c.wsHdrFill++;
+          p++;
+          n--;
+          if (c.wsHdrFill == 2 && !earlyChecks(c, area)) return;
+        }
+        if (c.wsHdrFill < 2 || c.wsHdrFill < headerNeed(load<u8>(area + 1))) return;
+        h = area;
+        c.wsHdrFill = 0;
+      }
+      if (!frameHeader(c, h)) return;
+    } else if (st == WR_PAYLOAD) {
+      let take: u32 = <u64>n < c.wsFrameLeft ? n : <u32>c.wsFrameLeft;
+      if (!payload(c, p, take)) return;
+      p += take;
+      n -= take;
+    } else if (st == WR_CONTROL) {
+      const take: u32 = <u64>n < c.wsFrameLeft ? n : <u32>c.wsFrameLeft;
+      const dst = ctrlBuf(c) + c.ctrlLen;
+      memory.copy(dst, p, take);
+      c.wsPhase = unmask(dst, take, c.wsMask, c.wsPhase);
+      c.ctrlLen += <u8>take;
+      c.wsFrameLeft -= take;
+      p += take;
+      n -= take;
+      if (c.wsFrameLeft == 0) {
+        c.wsRx = WR_HEADER;
+        if (!control(c)) return;
+      }
+    } else return; // WR_IGNORE
+    if (c.state != ST_WS && c.state != ST_WS_CLOSING) return;
+  }
+}
+
+/** Checks possible on the first two header bytes, so a bad frame fails at once. */
+function earlyChecks(c: Conn, h: usize): bool {
+  const b0 = <u32>load<u8>(h);
+  const b1 = <u32>load<u8>(h + 1);
+  const op = b0 & 15;
+  if ((b0 & 0x70) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "RSV bits set without an extension");
+  if ((op > 2 && op < 8) || op > 10) return fail(c, CLOSE_PROTOCOL_ERROR, "reserved opcode");
+  if (op >= 8 && ((b0 & 0x80) == 0 || (b1 & 0x7f) > 125)) return fail(c, CLOSE_PROTOCOL_ERROR, "fragmented or long control frame");
+  if ((b1 & 0x80) == 0) return fail(c, CLOSE_PROTOCOL_ERROR, "unmasked client frame");
+  if (op < 8 && c.state == ST_WS) {
+    const open = (c.flags & F_RX_MSG_OPEN) != 0;
+    if (op == 0 && !open) return fail(c, CLOSE_PROTOCOL_ERROR, "continuation without a message");
+    if (op != 0 && open) return fail(c, CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one");
+  }
+  return true;
+}
+
+function frameHeader(c: Conn, h: usize): bool {
+  if (!earlyChecks(c, h)) return false;
+  const b0 = <u32>load<u8>(h);
+  const b1 = <u32>load<u8>(h + 1);
+  const op = <u8>(b0 & 15);
+  const l7 = b1 & 0x7f;
+  let len: u64;
+  let m = h + 2;
+  if (l7 == 126) {
+    len = <u64>bswap<u16>(load<u16>(h + 2));
+    m = h + 4;
+  } else if (l7 == 127) {
+    len = bswap<u64>(load<u64>(h + 2));
+    m = h + 10;
+    if ((len >> 63) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "64-bit length with the top bit set");
+  } else len = <u64>l7;
+  c.wsMask = load<u32>(m);
+  c.wsPhase = 0;
+  c.wsOpcode = op;
+  c.wsFin = <u8>(b0 >> 7);
+  c.wsFrameLeft = len;
+  if (op >= 8) {
+    c.ctrlLen = 0;
+    c.wsRx = WR_CONTROL;
+    if (len == 0) {
+      c.wsRx = WR_HEADER;
+      return control(c);
+    }
+    return true;
+  }
+  if (c.state == ST_WS_CLOSING) {
+    // after our close frame, data is discarded (§7.1.4 allows us to ignore it)
+    c.wsRx = len > 0 ? WR_PAYLOAD : WR_HEADER;
+    return true;
+  }
+  if (op != OP_CONT) {
+    c.wsMsgOpcode = op;
+    c.wsMsgLen = 0;
+    c.utf8 = UTF8_ACCEPT;
+    c.rxFirst = 1;
+  }
+  if (maxMessage > 0 && c.wsMsgLen + len > maxMessage) return fail(c, CLOSE_TOO_BIG, "message larger than the limit");
+  c.wsMsgLen += len;
+  if (c.wsFin == 0) c.flags |= F_RX_MSG_OPEN;
+  else c.flags &= ~F_RX_MSG_OPEN;
+  if (len == 0) {
+    c.wsRx = WR_HEADER;
+    return payload(c, h, 0); // deliver an empty frame (an empty message or its end)
+  }
+  c.wsRx = WR_PAYLOAD;
+  return true;
+}
+
+/** Unmasks, validates and delivers `take` payload bytes at p. */
+function payload(c: Conn, p: usize, take: u32): bool {
+  if (take > 0) c.wsPhase = unmask(p, take, c.wsMask, c.wsPhase);
+  c.wsFrameLeft -= take;
+  const frameDone = c.wsFrameLeft == 0;
+  if (frameDone) c.wsRx = WR_HEADER;
+  if (c.state == ST_WS_CLOSING) return true;
+  const last = frameDone && c.wsFin != 0;
+  if (c.wsMsgOpcode == OP_TEXT) {
+    const s = utf8Step(c.utf8, p, take);
+    c.utf8 = s;
+    if (s == UTF8_REJECT) return fail(c, CLOSE_INVALID_PAYLOAD, "invalid UTF-8 in text");
+    if (last && s != UTF8_ACCEPT) return fail(c, CLOSE_INVALID_PAYLOAD, "text ends inside a UTF-8 sequence");
+  }
+  c.rxFinal = last ? 1 : 0;
+  c.rxRemaining = <u32>(c.wsFrameLeft > 0xffffffff ? 0xffffffff : c.wsFrameLeft);
+  c.rxBinary = c.wsMsgOpcode == OP_BINARY ? 1 : 0;
+  if (last) service.statRxMessages++;
+  const r = protocolOf(c).receive(c, p, take);
+  c.rxFirst = 0;
+  if (c.state == ST_FREE) return false;
+  if (r != 0) {
+    appClose(c);
+    return c.state == ST_WS || c.state == ST_WS_CLOSING;
+  }
+  return true;
+}
+
+function validCloseCode(code: u32): bool {
+  if (code >= 3000 && code <= 4999) return true;
+  if (code < 1000 || code > 1011) return false;
+  return code != 1004 && code != 1005 && code != 1006;
+}
+
+const ctl = memory.data(16 + 128);
+
+function control(c: Conn): bool {
+  const op = c.wsOpcode;
+  const data = ctrlBuf(c);
+  const len = <u32>c.ctrlLen;
+  if (op == OP_PING) {
+    if ((c.flags & F_CLOSE_SENT) != 0) return true;
+    return sendFrame(c, OP_PONG, data, len);
+  }
+  if (op == OP_PONG) {
+    if (c.state != ST_WS) return true;
+    const r = protocolOf(c).receivePong(c, data, len);
+    if (c.state == ST_FREE) return false;
+    if (r != 0) appClose(c);
+    return true;
+  }
+  // close (§5.5.1)
+  c.flags |= F_CLOSE_RCVD;
+  let code: u32 = 1005;
+  if (len == 1) return fail(c, CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
+  if (len >= 2) {
+    code = (<u32>load<u8>(data) << 8) | load<u8>(data + 1);
+    if (!validCloseCode(code)) return fail(c, CLOSE_PROTOCOL_ERROR, "invalid close code");
+    if (utf8Step(UTF8_ACCEPT, data + 2, len - 2) != UTF8_ACCEPT) return fail(c, CLOSE_INVALID_PAYLOAD, "close reason is not UTF-8");
+  }
+  if ((c.flags & F_CLOSE_SENT) != 0) {
+    // the answer to our close: the closing handshake is complete
+    closeConn(c, CLOSE_GRACEFUL);
+    return false;
+  }
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": peer closed with ").u(code).end();
+  const echo = protocolOf(c).peerClose(c, code, len >= 2 ? data + 2 : data, len >= 2 ? len - 2 : 0);
+  if (c.state == ST_FREE) return false;
+  // echo the code (§5.5.1), without the reason
+  c.flags |= F_CLOSE_SENT;
+  if (len >= 2 && echo == 0) sendFrame(c, OP_CLOSE, data, 2);
+  else sendFrame(c, OP_CLOSE, data, 0);
+  if (c.state == ST_FREE) return false;
+  c.wsRx = WR_IGNORE;
+  closeAfterFlush(c);
+  return false;
+}
+
+/** _Fail the WebSocket Connection_ (§7.1.7): close frame with `code`, then
+ *  the TCP connection once it is written. */
+function fail(c: Conn, code: u16, why: string): bool {
+  if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(c.id).s(": closing with ").u(code).s(": ").s(why).end();
+  c.wsRx = WR_IGNORE;
+  if ((c.flags & F_CLOSE_SENT) == 0) {
+    c.flags |= F_CLOSE_SENT;
+    store<u16>(ctl + 100, bswap<u16>(code));
+    if (!sendFrame(c, OP_CLOSE, ctl + 100, 2)) return false;
+  }
+  if (c.state != ST_FREE) closeAfterFlush(c);
+  return false;
+}
+
+/** Starts the closing handshake from our side (app returned -1, shutdown). */
+export function appClose(c: Conn): void {
+  startClose(c, c.closeCode != 0 ? c.closeCode : CLOSE_NORMAL);
+}
+
+export function startClose(c: Conn, code: u16): void {
+  if (c.state != ST_WS) return;
+  c.flags |= F_CLOSE_SENT;
+  c.state = ST_WS_CLOSING;
+  store<u16>(ctl + 100, bswap<u16>(code));
+  if (!sendFrame(c, OP_CLOSE, ctl + 100, 2)) return;
+  setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
+}
+
+export function wsShutdown(c: Conn): void {
+  startClose(c, CLOSE_GOING_AWAY);
+}
+
+// ---- send ----------------------------------------------------------------------------
+
+/** A whole control frame (payload <= 125) from any memory. */
+function sendFrame(c: Conn, op: u8, data: usize, len: u32): bool {
+  store<u8>(ctl, 0x80 | op);
+  store<u8>(ctl + 1, <u8>len);
+  if (len > 0) memory.copy(ctl + 2, data, len);
+  return send(c, ctl, 2 + len);
+}
+
+/** Write kinds (lws_write_protocol). */
+export const WRITE_TEXT: u32 = 0;
+export const WRITE_BINARY: u32 = 1;
+export const WRITE_CONTINUATION: u32 = 2;
+export const WRITE_HTTP: u32 = 3;
+export const WRITE_HTTP_FINAL: u32 = 4;
+
+/** Builds a frame header ending at `end` (the payload's start) and updates
+ *  the fragment state. Returns the header length, or -1 when the connection
+ *  is not open for writing or `kind` breaks the fragment sequence. */
+function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool): i32 {
+  if (c.state != ST_WS) return -1;
+  const open = (c.flags & F_TX_FRAG_OPEN) != 0;
+  let op: u32;
+  if (kind == WRITE_CONTINUATION) {
+    if (!open) return -1;
+    op = 0;
+  } else {
+    if (open || kind > WRITE_BINARY) return -1;
+    op = kind == WRITE_BINARY ? 2 : 1;
+  }
+  let hl: u32;
+  if (len < 126) {
+    hl = 2;
+    store<u8>(end - 1, <u8>len);
+  } else if (len < 65536) {
+    hl = 4;
+    store<u8>(end - 3, 126);
+    store<u16>(end - 2, bswap<u16>(<u16>len));
+  } else {
+    hl = 10;
+    store<u8>(end - 9, 127);
+    store<u64>(end - 8, bswap<u64>(<u64>len));
+  }
+  store<u8>(end - hl, <u8>((fin ? 0x80 : 0) | op));
+  if (fin) {
+    c.flags &= ~F_TX_FRAG_OPEN;
+    service.statTxMessages++;
+  } else c.flags |= F_TX_FRAG_OPEN;
+  return <i32>hl;
+}
+
+/** Frames and sends `len` bytes at buf. The PRE bytes before buf must be
+ *  writable scratch (lws's LWS_PRE contract): the header is built there, so
+ *  header and payload go out in one send without a copy. Returns len or -1. */
+export function wsWrite(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
+  const hl = putHeader(c, buf, len, kind, fin);
+  if (hl < 0) return -1;
+  if (!send(c, buf - hl, <u32>hl + len)) return -1;
+  return <i32>len;
+}
+
+/** As wsWrite, for a buffer without PRE headroom: header and payload go out
+ *  as two sends (still no copy). */
+export function wsWriteNoPre(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
+  const h = ctl + 16;
+  const hl = putHeader(c, h, len, kind, fin);
+  if (hl < 0) return -1;
+  if (!send(c, h - hl, <u32>hl)) return -1;
+  if (len > 0 && !send(c, buf, len)) return -1;
+  return <i32>len;
+}
+
+export function wsWritable(c: Conn, drained: bool): void {
+  if ((c.flags & F_APP_WANTS_WRITABLE) == 0 && !drained) return;
+  c.flags &= ~F_APP_WANTS_WRITABLE;
+  const r = protocolOf(c).writeable(c);
+  if (c.state == ST_FREE) return;
+  if (r != 0) appClose(c);
+}
+
+export function wsAfterFlush(c: Conn): void {}

@@ -1,0 +1,165 @@
+// Test application for the core's unit and integration tests: each route or
+// protocol exercises one part of the app API.
+import {
+  Protocol, Vhost, Conn, createVhost, PRE, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP,
+  WRITE_HTTP_FINAL, METHOD_POST, callbackOnWritableAllProtocol,
+} from "../../src/mote";
+
+function putU64(p: usize, v: u64): u32 {
+  let n: u32 = 0;
+  let t = v;
+  do { n++; t /= 10; } while (t != 0);
+  for (let i = n; i > 0; i--) { store<u8>(p + i - 1, <u8>(0x30 + <u32>(v % 10))); v /= 10; }
+  return n;
+}
+function putAscii(p: usize, s: string): u32 {
+  const sp = changetype<usize>(s);
+  const n = <u32>s.length;
+  for (let i: u32 = 0; i < n; i++) store<u8>(p + i, <u8>load<u16>(sp + (<usize>i << 1)));
+  return n;
+}
+
+const out = memory.data(PRE + 8192);
+
+@unmanaged class HttpSession {
+  bodyLen: u64;
+  bodySum: u64;
+  pending: u32; // 1: /slow waits for writeable
+}
+
+class Http extends Protocol {
+  constructor() { super("http", offsetof<HttpSession>()); }
+  http(c: Conn): i32 {
+    const s = changetype<HttpSession>(c.user);
+    s.bodyLen = 0;
+    s.bodySum = 0;
+    if (c.pathIs("/hello")) {
+      const n = putAscii(out, "hello\n");
+      c.httpRespond(200, "text/plain", n);
+      c.write(out, n, WRITE_HTTP_FINAL);
+      return 0;
+    }
+    if (c.pathIs("/host")) {
+      const h = c.header("host");
+      const n = c.headerLen();
+      memory.copy(out, h, n);
+      c.httpRespond(200, "text/plain", n);
+      c.write(out, n, WRITE_HTTP_FINAL);
+      return 0;
+    }
+    if (c.pathIs("/body")) return 0; // answered at HTTP_BODY_COMPLETION
+    if (c.pathIs("/slow")) {
+      s.pending = 1;
+      c.callbackOnWritable();
+      return 0;
+    }
+    if (c.pathIs("/big")) {
+      // 100000 bytes, more than the tx pool holds at once in small configs
+      c.httpRespond(200, "application/octet-stream", 100000);
+      for (let i: u32 = 0; i < 8192; i++) store<u8>(out + i, <u8>(i & 0xff));
+      let left: u32 = 100000;
+      while (left > 0) {
+        const n: u32 = left < 8192 ? left : 8192;
+        if (c.write(out, n, WRITE_HTTP) < 0) return -1;
+        left -= n;
+      }
+      return 0;
+    }
+    if (c.pathIs("/close")) return -1;
+    if (c.pathIs("/unknown-length")) {
+      const n = putAscii(out, "until close\n");
+      c.httpRespond(200, "text/plain", -1);
+      c.write(out, n, WRITE_HTTP_FINAL);
+      return 0;
+    }
+    return c.httpError(404);
+  }
+  httpBody(c: Conn, data: usize, len: u32): i32 {
+    const s = changetype<HttpSession>(c.user);
+    s.bodyLen += len;
+    for (let i: u32 = 0; i < len; i++) s.bodySum += load<u8>(data + i);
+    return 0;
+  }
+  httpBodyCompletion(c: Conn): i32 {
+    const s = changetype<HttpSession>(c.user);
+    let n = putAscii(out, "len=");
+    n += putU64(out + n, s.bodyLen);
+    n += putAscii(out + n, " sum=");
+    n += putU64(out + n, s.bodySum);
+    n += putAscii(out + n, "\n");
+    c.httpRespond(200, "text/plain", n);
+    c.write(out, n, WRITE_HTTP_FINAL);
+    return 0;
+  }
+  httpWriteable(c: Conn): i32 {
+    const s = changetype<HttpSession>(c.user);
+    if (s.pending == 0) return 0;
+    s.pending = 0;
+    const n = putAscii(out, "slow\n");
+    c.httpRespond(200, "text/plain", n);
+    c.write(out, n, WRITE_HTTP_FINAL);
+    return 0;
+  }
+}
+
+class Echo extends Protocol {
+  constructor() { super("echo", 0); }
+  receive(c: Conn, data: usize, len: u32): i32 {
+    const kind = c.isFirstFragment() ? (c.frameIsBinary() ? WRITE_BINARY : WRITE_TEXT) : WRITE_CONTINUATION;
+    return c.write(data, len, kind, c.isFinalFragment()) < 0 ? -1 : 0;
+  }
+}
+
+/** Refuses every connection at FILTER_PROTOCOL_CONNECTION. */
+class Refuse extends Protocol {
+  constructor() { super("refuse", 0); }
+  filterConnection(c: Conn): i32 { return 1; }
+}
+
+/** Reports each receive() as "<len> first=<0|1> final=<0|1> remaining=<n> binary=<0|1>";
+ *  "close" closes with 4001; "queue N" sends N messages of 1000 bytes. */
+class Inspect extends Protocol {
+  constructor() { super("inspect", 0); }
+  receive(c: Conn, data: usize, len: u32): i32 {
+    if (len == 4 && load<u32>(data) == 0x70617274) unreachable(); // "trap": tests the engine's trap recovery
+    if (len == 5 && load<u32>(data) == 0x736f6c63 && load<u8>(data + 4) == 0x65) { // "close"
+      c.closeReason(4001);
+      return -1;
+    }
+    let p = out + PRE;
+    p += putU64(p, len);
+    p += putAscii(p, c.isFirstFragment() ? " first=1" : " first=0");
+    p += putAscii(p, c.isFinalFragment() ? " final=1" : " final=0");
+    p += putAscii(p, " remaining=");
+    p += putU64(p, c.remainingPacketPayload());
+    p += putAscii(p, c.frameIsBinary() ? " binary=1" : " binary=0");
+    return c.write(out + PRE, <u32>(p - out - PRE), WRITE_TEXT) < 0 ? -1 : 0;
+  }
+}
+
+/** Counts writeable() calls; "tick" asks for one via callbackOnWritableAllProtocol. */
+let writeables: u32 = 0;
+class Writer extends Protocol {
+  constructor() { super("writer", 0); }
+  receive(c: Conn, data: usize, len: u32): i32 {
+    callbackOnWritableAllProtocol(this);
+    return 0;
+  }
+  writeable(c: Conn): i32 {
+    writeables++;
+    let p = out + PRE;
+    p += putAscii(p, "w");
+    p += putU64(p, writeables);
+    return c.write(out + PRE, <u32>(p - out - PRE), WRITE_TEXT) < 0 ? -1 : 0;
+  }
+}
+
+export function setup(): void {
+  const vh = createVhost("test", 7681);
+  vh.addProtocol(new Http());
+  const echo = vh.addProtocol(new Echo());
+  vh.addProtocol(new Refuse());
+  vh.addProtocol(new Inspect());
+  vh.addProtocol(new Writer());
+  vh.setDefaultProtocol(echo);
+}

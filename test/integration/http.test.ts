@@ -1,0 +1,77 @@
+// HTTP/1.1 against the real simulator binary on 127.0.0.1: curl, Node's
+// fetch and raw sockets for malformed input.
+import { execFileSync } from "child_process";
+import { Sim, rawExchange } from "./sim";
+
+let sim: Sim;
+beforeAll(async () => {
+  sim = await Sim.start({ app: "test/apps/core-test.ts" });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+
+function curl(args: string[]): string {
+  return execFileSync("curl", ["-sS", "--max-time", "5", ...args], { encoding: "latin1" });
+}
+
+test("curl GET with keep-alive across two URLs on one connection", () => {
+  const out = curl(["-v", `${sim.url}/hello`, `${sim.url}/host`], );
+  expect(out).toBe(`hello\n127.0.0.1:${sim.port}`);
+});
+
+test("curl HEAD has no body", () => {
+  const out = curl(["-I", `${sim.url}/hello`]);
+  expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(out).toContain("Content-Length: 6");
+  expect(out.endsWith("\r\n\r\n")).toBe(true);
+});
+
+test("curl POST with Expect: 100-continue and a chunked body", () => {
+  const body = "x".repeat(3000);
+  const out = curl(["-H", "Expect: 100-continue", "-H", "Transfer-Encoding: chunked", "--data-binary", body, `${sim.url}/body`]);
+  expect(out).toBe(`len=3000 sum=${3000 * 120}\n`);
+});
+
+test("fetch: 404 for an unknown path", async () => {
+  const r = await fetch(`${sim.url}/missing`);
+  expect(r.status).toBe(404);
+  expect(await r.text()).toBe("404 Not Found\n");
+});
+
+test("pipelined requests over a raw socket are answered in order", async () => {
+  const req = (p: string) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const { data } = await rawExchange(sim.port, req("/hello") + req("/host") + req("/hello") + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const s = data.toString();
+  const statuses = [...s.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+  expect(statuses).toEqual(["200", "200", "200", "200"]);
+  expect(s.indexOf("hello\n")).toBeLessThan(s.indexOf("\r\n\r\nx"));
+});
+
+test("a slow client sending one byte at a time is served", async () => {
+  const req = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const { data, closed } = await rawExchange(sim.port, req.split(""), 5000);
+  expect(data.toString()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nhello\n$/);
+  expect(closed).toBe(true);
+});
+
+const bad: [string, string, number][] = [
+  ["missing Host", "GET / HTTP/1.1\r\n\r\n", 400],
+  ["Content-Length and Transfer-Encoding", "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+  ["two different Content-Length", "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400],
+  ["obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\tc\r\n\r\n", 400],
+  ["bare CR", "GET / HTTP/1.1\r\nHost: x\rY\r\n\r\n", 400],
+  ["HTTP/3.0", "GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505],
+  ["URI over 4 KiB", `GET /${"u".repeat(6000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+  ["head over the header buffer", `GET / HTTP/1.1\r\nHost: x\r\n${"X-Long: " + "v".repeat(4000) + "\r\n"}${"X-Long2: " + "v".repeat(4000) + "\r\n"}\r\n`, 431],
+  ["body over 1 MiB", "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413],
+  ["WebSocket version 12", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n\r\n", 426],
+];
+test.each(bad)("%s -> %i and the connection closes", async (_n, raw, status) => {
+  const { data, closed } = await rawExchange(sim.port, raw);
+  expect(data.toString()).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  expect(data.toString()).toContain("Connection: close");
+  expect(closed).toBe(true);
+  // the server keeps serving others
+  expect(curl([`${sim.url}/hello`])).toBe("hello\n");
+});

@@ -1,0 +1,119 @@
+// Starts the real simulator binary for integration tests, on 127.0.0.1 and a
+// free port, and waits for its "listening on" line.
+import { spawn, ChildProcess } from "child_process";
+import * as net from "net";
+import * as path from "path";
+import { build } from "../../tools/build";
+
+export const ROOT = path.resolve(__dirname, "../..");
+
+export function simBinary(app = "app/demo.ts"): string {
+  return build({ board: "linux", app, quiet: true }).binary;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on("error", reject);
+  });
+}
+
+export class Sim {
+  proc!: ChildProcess;
+  port = 0;
+  host = "127.0.0.1";
+  stdout = "";
+  stderr = "";
+  exited: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
+
+  static async start(opts: { app?: string; args?: string[]; iface?: string; shell?: string } = {}): Promise<Sim> {
+    const s = new Sim();
+    const bin = simBinary(opts.app);
+    s.port = await freePort();
+    s.host = opts.iface || "127.0.0.1";
+    const args = ["--port", String(s.port), "--iface", s.host, ...(opts.args || [])];
+    s.proc = opts.shell
+      ? spawn("bash", ["-c", `${opts.shell}; exec "$0" "$@"`, bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    s.exited = new Promise((resolve) => s.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    s.proc.stderr!.on("data", (d) => (s.stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simulator did not start: ${s.stderr}`)), 10000);
+      s.proc.stdout!.on("data", (d) => {
+        s.stdout += d.toString();
+        if (/listening on http:\/\//.test(s.stdout)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      s.proc.on("exit", () => {
+        clearTimeout(timer);
+        reject(new Error(`simulator exited early: ${s.stderr}`));
+      });
+    });
+    return s;
+  }
+
+  get url(): string {
+    const h = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `http://${h}:${this.port}`;
+  }
+  get wsUrl(): string {
+    return this.url.replace(/^http/, "ws");
+  }
+
+  /** Sends SIGTERM and waits for the exit. */
+  async stop(): Promise<{ code: number | null; signal: string | null }> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 8000);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+
+  /** Waits until stderr matches re (bounded). */
+  async waitLog(re: RegExp, ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!re.test(this.stderr)) {
+      if (Date.now() > end) throw new Error(`log ${re} not seen in:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** Raw TCP exchange: writes `data` (optionally in pieces with pauses) and
+ *  collects everything until the server closes or `ms` pass. */
+export function rawExchange(port: number, data: (string | Buffer)[] | string, ms = 3000, host = "127.0.0.1"): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, host);
+    const chunks: Buffer[] = [];
+    let closed = false;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ data: Buffer.concat(chunks), closed });
+    }, ms);
+    sock.on("data", (d) => chunks.push(d));
+    sock.on("end", () => {
+      closed = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ data: Buffer.concat(chunks), closed });
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      if ((e as any).code === "ECONNRESET") resolve({ data: Buffer.concat(chunks), closed: true });
+      else reject(e);
+    });
+    sock.on("connect", async () => {
+      const parts = typeof data === "string" ? [data] : data;
+      for (const p of parts) {
+        sock.write(p);
+        if (parts.length > 1) await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+  });
+}

@@ -1,0 +1,272 @@
+// The HTTP/1.1 server in the real core module, run in Node over the
+// in-memory network of test/unit/host.ts. Inputs are fed whole and split at
+// every byte.
+import { testHost } from "./core";
+import { Host, FakeConn } from "./host";
+
+function statusOf(b: Buffer | string): number {
+  const m = /^HTTP\/1\.[01] (\d{3}) /.exec(b.toString());
+  return m ? parseInt(m[1], 10) : -1;
+}
+
+/** Splits raw HTTP/1.1 responses (Content-Length framed, or until the end). */
+function responses(b: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
+  const out = [];
+  let s = b.toString("latin1");
+  while (s.length) {
+    const end = s.indexOf("\r\n\r\n");
+    if (end < 0) throw new Error(`truncated response: ${JSON.stringify(s)}`);
+    const lines = s.slice(0, end).split("\r\n");
+    const status = parseInt(lines[0].split(" ")[1], 10);
+    const headers: Record<string, string> = {};
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(":");
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    s = s.slice(end + 4);
+    let len = headers["content-length"] !== undefined ? parseInt(headers["content-length"], 10) : status === 100 ? 0 : s.length;
+    out.push({ status, headers, body: s.slice(0, len) });
+    s = s.slice(len);
+  }
+  return out;
+}
+
+let h: Host;
+beforeEach(async () => {
+  h = await testHost();
+});
+
+function request(raw: string, chunk = Infinity): { c: FakeConn; out: Buffer } {
+  const c = h.accept()!;
+  h.feed(c, raw, chunk);
+  return { c, out: c.take() };
+}
+
+describe("requests", () => {
+  test("GET answers 200 with the body and keeps the connection", () => {
+    const { c, out } = request("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    const [r] = responses(out);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe("hello\n");
+    expect(r.headers["content-length"]).toBe("6");
+    expect(c.closed).toBe(false);
+  });
+
+  test("the same request split at every byte gives the same answer", () => {
+    const raw = "GET /hello HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n";
+    const whole = request(raw).out.toString();
+    for (let cut = 1; cut < raw.length; cut++) {
+      const c = h.accept()!;
+      h.feed(c, raw.slice(0, cut));
+      h.feed(c, raw.slice(cut));
+      expect(c.take().toString()).toBe(whole);
+      h.peerClose(c);
+    }
+  });
+
+  test("one byte at a time (a slow client) is still served", () => {
+    const { out } = request("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", 1);
+    expect(responses(out)[0].body).toBe("hello\n");
+  });
+
+  test("pipelined requests are answered in order", () => {
+    const raw = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /host HTTP/1.1\r\nHost: second\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (const chunk of [Infinity, 1, 7]) {
+      const { c, out } = request(raw, chunk);
+      const rs = responses(out);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 404]);
+      expect(rs[1].body).toBe("second");
+      expect(c.closed).toBe(false);
+    }
+  });
+
+  test("HEAD has the headers of GET and no body", () => {
+    const { out } = request("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    const s = out.toString();
+    expect(s.startsWith("HTTP/1.1 200 OK\r\n")).toBe(true);
+    const first = s.slice(0, s.indexOf("\r\n\r\n") + 4);
+    expect(first).toContain("Content-Length: 6");
+    // the next response starts right after the head: no body bytes between
+    expect(s.slice(first.length).startsWith("HTTP/1.1 200 OK")).toBe(true);
+  });
+
+  test("Content-Length body reaches HTTP_BODY and HTTP_BODY_COMPLETION, split anywhere", () => {
+    const body = "abcdefghij".repeat(30);
+    const sum = [...Buffer.from(body)].reduce((a, b) => a + b, 0);
+    const raw = `POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /hello HTTP/1.1\r\nHost: a\r\n\r\n`;
+    for (const chunk of [Infinity, 1, 3, 64]) {
+      const rs = responses(request(raw, chunk).out);
+      expect(rs[0].body).toBe(`len=${body.length} sum=${sum}\n`);
+      expect(rs[1].body).toBe("hello\n");
+    }
+  });
+
+  test("chunked body with extensions and trailers", () => {
+    const raw =
+      "POST /body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "5;ext=1\r\nhello\r\n6;name=\"quoted\"\r\n world\r\n0\r\nTrailer-Field: x\r\n\r\n" +
+      "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    const sum = [...Buffer.from("hello world")].reduce((a, b) => a + b, 0);
+    for (const chunk of [Infinity, 1, 2, 5]) {
+      const rs = responses(request(raw, chunk).out);
+      expect(rs[0].body).toBe(`len=11 sum=${sum}\n`);
+      expect(rs[1].body).toBe("hello\n");
+    }
+  });
+
+  test("Expect: 100-continue gets 100 Continue before the answer", () => {
+    const c = h.accept()!;
+    h.feed(c, "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    expect(c.take().toString()).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    h.feed(c, "xyz");
+    expect(responses(c.take())[0].body).toMatch(/^len=3 /);
+  });
+
+  test("Connection: close is honoured", () => {
+    const { c, out } = request("GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    expect(out.toString()).toContain("Connection: close\r\n");
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("HTTP/1.0 closes unless keep-alive is asked for", () => {
+    const a = request("GET /hello HTTP/1.0\r\n\r\n");
+    expect(a.out.toString().startsWith("HTTP/1.0 200 OK")).toBe(true);
+    expect(a.c.closed).toBe("graceful");
+    const b = request("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    expect(b.out.toString()).toContain("Connection: keep-alive");
+    expect(b.c.closed).toBe(false);
+  });
+
+  test("absolute-form target and OPTIONS *", () => {
+    expect(responses(request("GET http://a/hello HTTP/1.1\r\nHost: a\r\n\r\n").out)[0].body).toBe("hello\n");
+    const r = responses(request("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").out)[0];
+    expect(r.status).toBe(204);
+    expect(r.headers["allow"]).toContain("GET");
+  });
+
+  test("a response written later from HTTP_WRITEABLE", () => {
+    const { out } = request("GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(responses(out).map((r) => r.body)).toEqual(["slow\n", "hello\n"]);
+  });
+
+  test("unknown length: Connection: close, closed after the body", () => {
+    const { c, out } = request("GET /unknown-length HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(out.toString()).toContain("Connection: close");
+    expect(out.toString().endsWith("until close\n")).toBe(true);
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("a handler returning -1 closes the connection", () => {
+    const { c, out } = request("GET /close HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(out.length).toBe(0);
+    expect(c.closed).not.toBe(false);
+  });
+
+  test("a large response survives a slow socket (partial sends are buffered)", () => {
+    const c = h.accept()!;
+    c.sendWindow = 1000;
+    h.feed(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    // 64 tx blocks of 1 KiB cannot hold 100 kB: the connection is dropped cleanly
+    expect(c.closed).toBe("abort");
+    expect(h.logs.some((l) => /tx pool exhausted/.test(l.text))).toBe(true);
+    // a fast socket gets all of it
+    const d = h.accept()!;
+    h.feed(d, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    const r = responses(d.take())[0];
+    expect(r.body.length).toBe(100000);
+  });
+
+  test("output queued by a partial send is flushed in order on writable", () => {
+    const c = h.accept()!;
+    c.sendWindow = 10;
+    h.feed(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(Buffer.concat(c.out).length).toBe(10);
+    expect(c.wantWritable).toBe(true);
+    c.sendWindow = Infinity;
+    h.pump();
+    expect(responses(c.take())[0].body).toBe("hello\n");
+    expect(c.wantWritable).toBe(false);
+  });
+});
+
+describe("errors answer with a specific status and close", () => {
+  const cases: [string, string, number][] = [
+    ["missing Host on 1.1", "GET / HTTP/1.1\r\n\r\n", 400],
+    ["Content-Length with Transfer-Encoding", "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+    ["differing Content-Length", "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400],
+    ["obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400],
+    ["bare CR", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400],
+    ["bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400],
+    ["space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400],
+    ["two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+    ["HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
+    ["unknown transfer coding", "POST /body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501],
+    ["chunked not final (RFC 9112 6.3)", "POST /body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400],
+    ["URI too long", `GET /${"a".repeat(5000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
+    ["head too large", `GET / HTTP/1.1\r\nHost: a\r\nX: ${"b".repeat(5000)}\r\n\r\n`, 431],
+    ["too many header fields", `GET / HTTP/1.1\r\nHost: a\r\n${Array.from({ length: 70 }, (_, i) => `X${i}: v\r\n`).join("")}\r\n`, 431],
+    ["body over the limit", "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n", 413],
+    ["unknown expectation", "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: magic\r\n\r\n", 417],
+    ["CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405],
+    ["bad chunk size", "POST /body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400],
+  ];
+  test.each(cases)("%s", (_name, raw, status) => {
+    // the default 4 KiB header buffers hold 3.4 KiB of head after the tables
+    const { c, out } = request(raw);
+    expect(statusOf(out)).toBe(status);
+    expect(out.toString()).toContain("Connection: close");
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("an error after a good pipelined request keeps the first answer", () => {
+    const { out } = request("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/9.9\r\nHost: a\r\n\r\n");
+    const s = out.toString();
+    expect(s.startsWith("HTTP/1.1 200 OK")).toBe(true);
+    expect(s).toContain("hello\n");
+    expect(s).toMatch(/HTTP\/1\.1 505 /);
+  });
+});
+
+describe("timeouts and limits", () => {
+  test("an incomplete head times out", () => {
+    const c = h.accept()!;
+    h.feed(c, "GET / HTT");
+    h.tick(9000);
+    expect(c.closed).toBe(false);
+    h.tick(1500);
+    expect(c.closed).toBe("abort");
+  });
+
+  test("an idle keep-alive connection times out", () => {
+    const { c } = request("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    h.tick(4000);
+    expect(c.closed).toBe(false);
+    h.tick(1500);
+    expect(c.closed).toBe("abort");
+  });
+
+  test("tick reports the next deadline", () => {
+    h.accept();
+    const next = h.tick(0);
+    expect(next).toBeGreaterThan(0);
+    expect(next).toBeLessThanOrEqual(10000);
+  });
+
+  test("all header buffers busy: 503 and the others are unaffected", () => {
+    const busy = [h.accept()!, h.accept()!, h.accept()!, h.accept()!];
+    for (const b of busy) h.feed(b, "GET /hel");
+    const extra = h.accept()!;
+    expect(statusOf(extra.take())).toBe(503);
+    expect(extra.closed).toBe("graceful");
+    h.feed(busy[0], "lo HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(responses(busy[0].take())[0].body).toBe("hello\n");
+  });
+
+  test("a handle outside the table is refused", async () => {
+    const small = await testHost({ maxConns: 2 });
+    expect(small.accept()).not.toBeNull();
+    expect(small.accept()).not.toBeNull();
+    expect(small.accept()).toBeNull();
+    expect(small.logs.some((l) => /outside the table/.test(l.text))).toBe(true);
+  });
+});

@@ -1,0 +1,262 @@
+// A TypeScript port for the core: runs the real module in Node over an
+// in-memory network, deterministically (time advances only by tick()).
+// It implements the same imports as the C ports and checks every pointer.
+import * as fs from "fs";
+import * as path from "path";
+import * as C from "../../src/abi/constants";
+
+export interface Limits {
+  maxConns: number;
+  rxBuf: number;
+  hdrPool: number;
+  hdrBytes: number;
+  txBlocks: number;
+  txBlockBytes: number;
+  logLevel: number;
+  maxMessage: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxConns: 16,
+  rxBuf: 4096,
+  hdrPool: 4,
+  hdrBytes: 4096,
+  txBlocks: 64,
+  txBlockBytes: 1024,
+  logLevel: C.LOG_ERR | C.LOG_WARN,
+  maxMessage: 1 << 20,
+};
+
+export class FakeConn {
+  out: Buffer[] = []; // bytes the core sent
+  closed: false | "abort" | "graceful" = false;
+  wantWritable = false;
+  rxPaused = false;
+  /** How many bytes the "socket" takes per send (Infinity: all). */
+  sendWindow = Infinity;
+  constructor(public id: number) {}
+  take(): Buffer {
+    const b = Buffer.concat(this.out);
+    this.out = [];
+    return b;
+  }
+}
+
+export class Host {
+  inst!: WebAssembly.Instance;
+  mem!: WebAssembly.Memory;
+  conns = new Map<number, FakeConn>();
+  logs: { level: number; text: string }[] = [];
+  listens: number[] = [];
+  now = 1000;
+  private ex: any;
+
+  static async create(wasm: Buffer, limits: Partial<Limits> = {}): Promise<Host> {
+    const h = new Host();
+    await h.instantiate(wasm, { ...DEFAULT_LIMITS, ...limits });
+    return h;
+  }
+
+  private check(ptr: number, len: number) {
+    const size = this.mem.buffer.byteLength;
+    if (ptr < 0 || len < 0 || ptr > size || len > size - ptr) throw new Error(`bad pointer ${ptr}+${len} (memory ${size})`);
+  }
+
+  private bytes(ptr: number, len: number): Uint8Array {
+    this.check(ptr >>> 0, len >>> 0);
+    return new Uint8Array(this.mem.buffer, ptr >>> 0, len >>> 0);
+  }
+
+  private async instantiate(wasm: Buffer, l: Limits) {
+    const env = {
+      abort: (msg: number, file: number, line: number, col: number) => {
+        throw new Error(`abort at ${this.asString(file)}:${line}:${col}: ${this.asString(msg)}`);
+      },
+      sock_listen: (port: number) => {
+        this.listens.push(port);
+        return this.listens.length - 1;
+      },
+      sock_send: (id: number, ptr: number, len: number) => {
+        const c = this.conns.get(id);
+        if (!c || c.closed) return -1;
+        const n = Math.min(len, c.sendWindow);
+        c.out.push(Buffer.from(this.bytes(ptr, n)));
+        if (c.sendWindow !== Infinity) c.sendWindow -= n;
+        return n;
+      },
+      sock_want_writable: (id: number, on: number) => {
+        const c = this.conns.get(id);
+        if (c) c.wantWritable = on !== 0;
+      },
+      sock_pause_rx: (id: number, paused: number) => {
+        const c = this.conns.get(id);
+        if (c) c.rxPaused = paused !== 0;
+      },
+      sock_close: (id: number, mode: number) => {
+        const c = this.conns.get(id);
+        if (c) c.closed = mode === C.CLOSE_GRACEFUL ? "graceful" : "abort";
+      },
+      log_emit: (level: number, ptr: number, len: number) => {
+        this.logs.push({ level, text: Buffer.from(this.bytes(ptr, len)).toString("latin1") });
+      },
+      random_fill: (ptr: number, len: number) => {
+        const b = this.bytes(ptr, len);
+        for (let i = 0; i < len; i++) b[i] = (Math.random() * 256) | 0;
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(wasm, { env });
+    this.inst = instance;
+    this.ex = instance.exports;
+    this.mem = this.ex.memory;
+    const lp = this.ex.mote_limits_ptr() >>> 0;
+    const dv = () => new DataView(this.mem.buffer);
+    const put = (off: number, v: number) => dv().setUint32(lp + off, v >>> 0, true);
+    put(C.LIM_MAX_CONNS, l.maxConns);
+    put(C.LIM_RX_BUF, l.rxBuf);
+    put(C.LIM_HDR_POOL, l.hdrPool);
+    put(C.LIM_HDR_BYTES, l.hdrBytes);
+    put(C.LIM_TX_BLOCKS, l.txBlocks);
+    put(C.LIM_TX_BLOCK_BYTES, l.txBlockBytes);
+    put(C.LIM_LOG_LEVEL, l.logLevel);
+    put(C.LIM_MAX_MESSAGE, l.maxMessage);
+    put(C.LIM_PORT, 0);
+    put(C.LIM_FLAGS, 0);
+    const r = this.ex.mote_init(this.now);
+    if (r !== 0) throw new Error(`mote_init failed: ${JSON.stringify(this.logs)}`);
+  }
+
+  asString(ptr: number): string {
+    if (!ptr) return "";
+    const len = new DataView(this.mem.buffer).getUint32(ptr - 4, true);
+    return Buffer.from(this.bytes(ptr, len)).toString("utf16le");
+  }
+
+  /** A new connection on listener 0. Returns it, or null when refused. */
+  accept(): FakeConn | null {
+    let id = 0;
+    while (this.conns.has(id)) id++;
+    const c = new FakeConn(id);
+    this.conns.set(id, c);
+    const r = this.ex.mote_accepted(0, id);
+    if (r !== C.ACCEPT_OK) {
+      this.conns.delete(id);
+      return null;
+    }
+    return c;
+  }
+
+  /** Delivers bytes as the port would: into mote_rx_buffer, at most
+   *  mote_rx_space per read. Returns the number delivered (less when the core
+   *  paused reading). */
+  feed(c: FakeConn, data: Uint8Array | string, chunk = Infinity): number {
+    const buf = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+    let off = 0;
+    while (off < buf.length && !c.closed) {
+      const space = this.ex.mote_rx_space(c.id) >>> 0;
+      if (space === 0) break;
+      const n = Math.min(space, buf.length - off, chunk);
+      const ptr = this.ex.mote_rx_buffer(c.id) >>> 0;
+      this.bytes(ptr, n).set(buf.subarray(off, off + n));
+      this.ex.mote_received(c.id, n);
+      off += n;
+      this.pump();
+    }
+    return off;
+  }
+
+  /** Delivers writable events while the core wants them (bounded). */
+  pump(rounds = 64) {
+    for (let i = 0; i < rounds; i++) {
+      let any = false;
+      for (const c of this.conns.values()) {
+        if (!c.closed && c.wantWritable && c.sendWindow > 0) {
+          any = true;
+          this.ex.mote_writable(c.id);
+        }
+      }
+      if (!any) return;
+    }
+  }
+
+  peerClose(c: FakeConn, reason = C.CLOSED_PEER) {
+    this.ex.mote_closed(c.id, reason);
+    c.closed = "abort";
+    this.conns.delete(c.id);
+  }
+
+  /** Drops conns the core closed so their ids can be reused. */
+  reap() {
+    for (const [id, c] of this.conns) if (c.closed) this.conns.delete(id);
+  }
+
+  tick(ms: number): number {
+    this.now = (this.now + ms) >>> 0;
+    const r = this.ex.mote_tick(this.now) >>> 0;
+    this.pump();
+    return r;
+  }
+
+  shutdown(): number {
+    return this.ex.mote_shutdown() >>> 0;
+  }
+
+  /** Heap top probe: allocates one 16-byte block per call (tests only). */
+  heapProbe(): number {
+    return this.ex.mote_heap_probe ? this.ex.mote_heap_probe() >>> 0 : -1;
+  }
+}
+
+/** Frames a masked client WebSocket frame. */
+export function clientFrame(opcode: number, payload: Uint8Array | string, fin = true, rsv = 0, mask = [0x37, 0xfa, 0x21, 0x3d]): Buffer {
+  const p = typeof payload === "string" ? Buffer.from(payload, "utf8") : Buffer.from(payload);
+  const head: number[] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
+  if (p.length < 126) head.push(0x80 | p.length);
+  else if (p.length < 65536) head.push(0x80 | 126, p.length >> 8, p.length & 255);
+  else {
+    head.push(0x80 | 127);
+    const hi = Math.floor(p.length / 2 ** 32);
+    head.push(0, 0, 0, 0);
+    head.splice(2, 4, (hi >>> 24) & 255, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255);
+    head.push((p.length >>> 24) & 255, (p.length >>> 16) & 255, (p.length >>> 8) & 255, p.length & 255);
+  }
+  const masked = Buffer.alloc(p.length);
+  for (let i = 0; i < p.length; i++) masked[i] = p[i] ^ mask[i & 3];
+  return Buffer.concat([Buffer.from(head), Buffer.from(mask), masked]);
+}
+
+export interface Frame {
+  fin: boolean;
+  opcode: number;
+  payload: Buffer;
+}
+
+/** Parses unmasked server frames; returns frames and leftover bytes. */
+export function parseFrames(b: Buffer): { frames: Frame[]; rest: Buffer } {
+  const frames: Frame[] = [];
+  let o = 0;
+  while (b.length - o >= 2) {
+    const b0 = b[o];
+    const b1 = b[o + 1];
+    if (b1 & 0x80) throw new Error("server frame is masked");
+    let len = b1 & 127;
+    let h = 2;
+    if (len === 126) {
+      if (b.length - o < 4) break;
+      len = b.readUInt16BE(o + 2);
+      h = 4;
+    } else if (len === 127) {
+      if (b.length - o < 10) break;
+      len = Number(b.readBigUInt64BE(o + 2));
+      h = 10;
+    }
+    if (b.length - o < h + len) break;
+    frames.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 15, payload: b.subarray(o + h, o + h + len) });
+    o += h + len;
+  }
+  return { frames, rest: b.subarray(o) };
+}
+
+export const ROOT = path.resolve(__dirname, "../..");
+export function readBuilt(rel: string): Buffer {
+  return fs.readFileSync(path.join(ROOT, rel));
+}
