@@ -204,7 +204,7 @@ export function build(opts: BuildOptions): BuildResult {
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
     ...listFiles(path.join(ROOT, "platform/linux"), ".h"),
     ...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".h"),
-    hdr, path.join(gen, "core.h"),
+    hdr, cfg, path.join(gen, "core.h"),
   ];
   const units = [
     ...listFiles(path.join(ROOT, "platform/common"), ".c"),

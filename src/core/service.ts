@@ -40,6 +40,7 @@ let userOffset: u32 = 0;
 export let maxUserSize: u32 = 0;
 
 let rxBuf: usize = 0; // PRE bytes of headroom precede it
+let txHighWater: u32 = 0;
 let rxSize: u32 = 0;
 
 let hdrPool: usize = 0;
@@ -174,6 +175,11 @@ export function init(nowMs: u32): i32 {
   hdrFree = heap.alloc(<usize>hdrCount << 2);
   for (let i = hdrCount; i > 0; i--) hdrGive(i - 1);
   txPoolInit(txBlocks, txBlockBytes);
+  // One connection may queue up to half the pool before we stop reading from
+  // it (one read's answer can overshoot by at most rxSize). Pausing earlier
+  // would deadlock peers that send a whole message before reading the echo
+  // (Autobahn 9.x): the board's pool must hold its largest echoed message.
+  txHighWater = <u32>((<u64>txBlocks * txBlockBytes) >> 1);
   staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);
 
   logStart(LOG_NOTICE).s("mote core: ").u(maxConns).s(" connections x ").u(recordSize).s(" B, rx ").u(rxSize)
@@ -291,7 +297,11 @@ export function rxSpace(id: u32): u32 {
   const c = conn(id);
   switch (c.state) {
     case ST_FREE: return 0;
-    case ST_WS: case ST_WS_CLOSING: case ST_DRAIN_CLOSE: return rxSize;
+    case ST_WS: case ST_WS_CLOSING:
+      // Backpressure: a peer that sends faster than it reads our answers is
+      // not read from while its queued output is above the high-water mark.
+      return txq(c).bytes > txHighWater ? 0 : rxSize;
+    case ST_DRAIN_CLOSE: return rxSize;
     default: return c.hdr != NONE ? httpRxSpace(c) : 0;
   }
 }
@@ -300,6 +310,7 @@ export function received(id: u32, n: u32): void {
   if (id >= maxConns) return;
   const c = conn(id);
   statRxBytes += n;
+  corked = id;
   switch (c.state) {
     case ST_HTTP_HEAD: case ST_HTTP_BODY: case ST_HTTP_RESPOND:
       httpRx(c, n);
@@ -310,7 +321,12 @@ export function received(id: u32, n: u32): void {
     default: // ST_DRAIN_CLOSE: input is discarded
       break;
   }
-  if (c.state != ST_FREE) updateRx(c);
+  corked = NONE;
+  if (c.state == ST_FREE) return;
+  if (txq(c).head != NONE) flush(c);
+  if (c.state == ST_FREE) return;
+  updatePortWritable(c);
+  updateRx(c);
 }
 
 export function writable(id: u32): void {
@@ -327,7 +343,10 @@ export function writable(id: u32): void {
       httpWritable(c);
       break;
   }
-  if (c.state != ST_FREE) updatePortWritable(c);
+  if (c.state != ST_FREE) {
+    updatePortWritable(c);
+    updateRx(c); // output drained: reading may resume (see rxSpace)
+  }
 }
 
 export function closed(id: u32, reason: u32): void {
@@ -429,10 +448,22 @@ export function activeConnections(): u32 {
 
 // ---- output ---------------------------------------------------------------------
 
+// Output batching. While the core handles one read (mote_received), small
+// writes to that connection are only queued ("corked"); the queue goes out in
+// one send when the read has been handled. A read holding many frames then
+// costs one send instead of one per frame. Larger writes flush the queue and
+// go straight to the socket without a copy.
+const CORK_MAX: u32 = 1024;
+let corked: u32 = NONE;
+
 /** Sends or queues bytes for c, keeping order. False when the connection had
  *  to be dropped (the tx pool could not hold the rest). */
 export function send(c: Conn, ptr: usize, len: u32): bool {
   const q = txq(c);
+  if (corked == c.id) {
+    if (len <= CORK_MAX && q.append(ptr, len)) return true;
+    if (!drain(c)) return queue(c, ptr, len); // socket full: keep order
+  }
   if (q.head == NONE) {
     const r = sock_send(c.id, ptr, len);
     if (r < 0) return true; // broken: the port reports mote_closed later
@@ -440,7 +471,11 @@ export function send(c: Conn, ptr: usize, len: u32): bool {
     ptr += r;
     len -= r;
   }
-  if (!q.append(ptr, len)) {
+  return queue(c, ptr, len);
+}
+
+function queue(c: Conn, ptr: usize, len: u32): bool {
+  if (!txq(c).append(ptr, len)) {
     logStart(LOG_ERR).s("conn ").u(c.id).s(": tx pool exhausted (").u(txFreeBlocks()).s(" of ").u(txTotalBlocks())
       .s(" blocks free, needed ").u(len).s(" B); dropping the connection").end();
     closeConn(c, CLOSE_ABORT);
@@ -450,18 +485,24 @@ export function send(c: Conn, ptr: usize, len: u32): bool {
   return true;
 }
 
-/** Writes queued output. True when the queue is empty afterwards. */
-function flush(c: Conn): bool {
+/** Writes queued bytes until the socket stops taking them. True when the
+ *  queue is empty afterwards. */
+function drain(c: Conn): bool {
   const q = txq(c);
   while (q.head != NONE) {
     const n = q.runLen();
     const r = sock_send(c.id, q.runPtr(), n);
-    if (r < 0) return false;
-    if (r == 0) return false;
+    if (r <= 0) return false;
     q.consume(<u32>r);
     if (<u32>r < n) return false;
   }
-  // drained: states waiting for this can move on
+  return true;
+}
+
+/** Writes queued output and moves states that wait for it. True when the
+ *  queue is empty and the connection still open. */
+function flush(c: Conn): bool {
+  if (!drain(c)) return false;
   if (c.state == ST_DRAIN_CLOSE) {
     closeConn(c, CLOSE_GRACEFUL);
     return false;

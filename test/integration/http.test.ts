@@ -75,3 +75,41 @@ test.each(bad)("%s -> %i and the connection closes", async (_n, raw, status) => 
   // the server keeps serving others
   expect(curl([`${sim.url}/hello`])).toBe("hello\n");
 });
+
+describe("HTTP/1.1 edge cases over raw sockets", () => {
+  test("chunked request body with extensions and trailers", async () => {
+    const raw =
+      "POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      "4;name=value\r\nWiki\r\n5;quoted=\"a b\"\r\npedia\r\n0\r\nX-Checksum: 1\r\nX-Other: 2\r\n\r\n";
+    const { data } = await rawExchange(sim.port, raw);
+    const sum = [...Buffer.from("Wikipedia")].reduce((a, b) => a + b, 0);
+    expect(data.toString()).toMatch(new RegExp(`\\r\\n\\r\\nlen=9 sum=${sum}\\n$`));
+  });
+
+  test("absolute-form request target", async () => {
+    const { data } = await rawExchange(sim.port, `GET http://127.0.0.1:${sim.port}/hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    expect(data.toString()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*hello\n$/);
+  });
+
+  test("OPTIONS * is about the server", async () => {
+    const { data } = await rawExchange(sim.port, "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(data.toString()).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+    expect(data.toString()).toMatch(/\r\nAllow: [A-Z, ]*GET/);
+  });
+
+  test("Expect: 100-continue over a raw socket: 100 first, then the answer", async () => {
+    const { data } = await rawExchange(sim.port, [
+      "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+      "hi",
+    ]);
+    expect(data.toString()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+  });
+
+  test("HEAD then GET on one connection: no body bytes after the HEAD answer", async () => {
+    const { data } = await rawExchange(sim.port, "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const s = data.toString();
+    const firstEnd = s.indexOf("\r\n\r\n") + 4;
+    expect(s.slice(firstEnd).startsWith("HTTP/1.1 200 OK")).toBe(true);
+    expect(s.endsWith("hello\n")).toBe(true);
+  });
+});

@@ -1,0 +1,78 @@
+// The Autobahn TestSuite's server cases, driven by kosoku (PyPI, installed by
+// tools/bootstrap.js into vendor/venv), against the simulator's echo
+// protocol (the demo's default). Nothing is excluded. The HTML report stays
+// in test-artifacts/autobahn/ (git-ignored); a one-line summary is printed
+// at the end of `npm test` by test/summary-reporter.js.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Sim, ROOT } from "../integration/sim";
+
+const KOSOKU = path.join(ROOT, "vendor/venv/bin/kosoku");
+const OUT = path.join(ROOT, "test-artifacts/autobahn");
+
+type Verdict = { behavior: string; behaviorClose: string };
+let cases: Record<string, Verdict> = {};
+
+const PASSING = new Set(["OK", "NON-STRICT", "INFORMATIONAL"]);
+const group = (id: string) => parseInt(id.split(".")[0], 10);
+
+beforeAll(async () => {
+  if (!fs.existsSync(KOSOKU)) throw new Error(`${KOSOKU} is missing: run 'node tools/bootstrap.js test' (npm test does)`);
+  const sim = await Sim.start({ args: ["-d", "3"] });
+  fs.rmSync(OUT, { recursive: true, force: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  try {
+    const log: string[] = [];
+    const code = await new Promise<number | null>((resolve) => {
+      const p = spawn("timeout", ["300", KOSOKU, "-o", OUT, "-p", "2", `127.0.0.1:${sim.port}`], { stdio: ["ignore", "pipe", "pipe"] });
+      p.stdout.on("data", (d) => log.push(d.toString()));
+      p.stderr.on("data", (d) => log.push(d.toString()));
+      p.on("exit", (c) => resolve(c));
+    });
+    fs.writeFileSync(path.join(OUT, "kosoku.log"), log.join(""));
+    const index = path.join(OUT, "index.json");
+    if (!fs.existsSync(index)) throw new Error(`kosoku wrote no index.json (exit ${code}):\n${log.join("").slice(-2000)}`);
+    const byAgent = JSON.parse(fs.readFileSync(index, "utf8")) as Record<string, Record<string, Verdict>>;
+    cases = Object.values(byAgent)[0];
+  } finally {
+    const r = await sim.stop();
+    fs.writeFileSync(path.join(OUT, "server.log"), sim.stderr);
+    if (r.code !== 0) throw new Error(`simulator exited with ${JSON.stringify(r)}`);
+  }
+  // one line for the end of the run
+  const count = (v: string) => Object.values(cases).filter((c) => c.behavior === v).length;
+  const total = Object.keys(cases).length;
+  const failed = Object.values(cases).filter((c) => !PASSING.has(c.behavior) && c.behavior !== "UNIMPLEMENTED").length;
+  const line =
+    `autobahn (kosoku, server cases): ${total} cases, OK ${count("OK")}, NON-STRICT ${count("NON-STRICT")}, ` +
+    `INFORMATIONAL ${count("INFORMATIONAL")}, UNIMPLEMENTED ${count("UNIMPLEMENTED")} (12.x/13.x: permessage-deflate not yet offered), FAILED ${failed}`;
+  fs.writeFileSync(path.join(OUT, "summary.txt"), line + "\n");
+}, 400000);
+
+test("every case of groups 1-7, 9 and 10 ran", () => {
+  const ids = Object.keys(cases).filter((id) => [1, 2, 3, 4, 5, 6, 7, 9, 10].includes(group(id)));
+  // Autobahn's server suite has 301 cases in these groups
+  expect(ids.length).toBe(301);
+});
+
+test("groups 1-7, 9 and 10: every case OK, NON-STRICT or INFORMATIONAL, behaviour and close", () => {
+  const short = Object.entries(cases)
+    .filter(([id]) => group(id) <= 10)
+    .filter(([, v]) => !PASSING.has(v.behavior) || !PASSING.has(v.behaviorClose))
+    .map(([id, v]) => `${id}: behavior=${v.behavior} behaviorClose=${v.behaviorClose}`);
+  expect(short).toEqual([]);
+});
+
+test("groups 12 and 13 (permessage-deflate) are UNIMPLEMENTED until the deflate extension lands", () => {
+  // mote does not offer permessage-deflate yet, so these cases run without
+  // the extension and Autobahn reports them UNIMPLEMENTED. When the codec
+  // lands this test must change to require OK for them.
+  const deflate = Object.entries(cases).filter(([id]) => group(id) === 12 || group(id) === 13);
+  expect(deflate.length).toBe(216);
+  const other = deflate.filter(([, v]) => v.behavior !== "UNIMPLEMENTED").map(([id, v]) => `${id}: ${v.behavior}`);
+  expect(other).toEqual([]);
+  // and the connection was still closed cleanly in each
+  const badClose = deflate.filter(([, v]) => !PASSING.has(v.behaviorClose)).map(([id, v]) => `${id}: ${v.behaviorClose}`);
+  expect(badClose).toEqual([]);
+});
