@@ -9,41 +9,10 @@
 
 import {
   Protocol, Vhost, Conn, createVhost, callbackOnWritableAllProtocol, connectionsOf, Stats, PRE,
-  WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, CLOSE_GOING_AWAY,
+  WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, CLOSE_GOING_AWAY, putAscii, putDecimal, bytesEqualAscii,
 } from "../src/mote";
 
 const PORT: u32 = 7681;
-
-// ---- small helpers (no allocation) ------------------------------------------------------
-
-/** Writes v in decimal at p; returns the number of bytes. */
-function putU64(p: usize, v: u64): u32 {
-  let n: u32 = 0;
-  let t = v;
-  do {
-    n++;
-    t /= 10;
-  } while (t != 0);
-  for (let i = n; i > 0; i--) {
-    store<u8>(p + i - 1, <u8>(0x30 + <u32>(v % 10)));
-    v /= 10;
-  }
-  return n;
-}
-
-function putAscii(p: usize, s: string): u32 {
-  const sp = changetype<usize>(s);
-  const n = <u32>s.length;
-  for (let i: u32 = 0; i < n; i++) store<u8>(p + i, <u8>load<u16>(sp + (<usize>i << 1)));
-  return n;
-}
-
-function equalsAscii(p: usize, n: u32, s: string): bool {
-  if (n != <u32>s.length) return false;
-  const sp = changetype<usize>(s);
-  for (let i: u32 = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>load<u16>(sp + (<usize>i << 1))) return false;
-  return true;
-}
 
 // ---- http-only -------------------------------------------------------------------------------
 
@@ -80,13 +49,13 @@ class DumbIncrement extends Protocol {
   writeable(c: Conn): i32 {
     const s = changetype<IncrementSession>(c.user);
     const p = incBuf + PRE;
-    const n = putU64(p, s.number++);
+    const n = putDecimal(p, s.number++);
     return c.write(p, n, WRITE_TEXT) < 0 ? -1 : 0;
   }
   receive(c: Conn, data: usize, len: u32): i32 {
     if (len < 6) return 0;
-    if (equalsAscii(data, 6, "reset\n")) changetype<IncrementSession>(c.user).number = 0;
-    else if (len >= 8 && equalsAscii(data, 8, "closeme\n")) {
+    if (bytesEqualAscii(data, 6, "reset\n")) changetype<IncrementSession>(c.user).number = 0;
+    else if (len >= 8 && bytesEqualAscii(data, 8, "closeme\n")) {
       c.closeReason(CLOSE_GOING_AWAY);
       return -1;
     }
@@ -224,27 +193,27 @@ class Status extends Protocol {
   render(): void {
     let p = statusBuf + PRE;
     p += putAscii(p, "{\"connections\":");
-    p += putU64(p, Stats.connections);
+    p += putDecimal(p, Stats.connections);
     p += putAscii(p, ",\"websockets\":");
-    p += putU64(p, Stats.websockets);
+    p += putDecimal(p, Stats.websockets);
     p += putAscii(p, ",\"maxConnections\":");
-    p += putU64(p, Stats.maxConnections);
+    p += putDecimal(p, Stats.maxConnections);
     p += putAscii(p, ",\"accepted\":");
-    p += putU64(p, Stats.accepted);
+    p += putDecimal(p, Stats.accepted);
     p += putAscii(p, ",\"rxMessages\":");
-    p += putU64(p, Stats.rxMessages);
+    p += putDecimal(p, Stats.rxMessages);
     p += putAscii(p, ",\"txMessages\":");
-    p += putU64(p, Stats.txMessages);
+    p += putDecimal(p, Stats.txMessages);
     p += putAscii(p, ",\"messagesPerSecond\":");
-    p += putU64(p, msgsPerSec);
+    p += putDecimal(p, msgsPerSec);
     p += putAscii(p, ",\"memoryBytes\":");
-    p += putU64(p, Stats.memoryBytes);
+    p += putDecimal(p, Stats.memoryBytes);
     p += putAscii(p, ",\"tableBytes\":");
-    p += putU64(p, Stats.tableBytes);
+    p += putDecimal(p, Stats.tableBytes);
     p += putAscii(p, ",\"mirrorClients\":");
-    p += putU64(p, connectionsOf(mirror));
+    p += putDecimal(p, connectionsOf(mirror));
     p += putAscii(p, ",\"incrementClients\":");
-    p += putU64(p, connectionsOf(increment));
+    p += putDecimal(p, connectionsOf(increment));
     p += putAscii(p, "}");
     statusLen = <u32>(p - (statusBuf + PRE));
   }

@@ -13,6 +13,7 @@ export {
   CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED, CLOSE_INVALID_PAYLOAD,
   CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL, CLOSE_TRY_AGAIN,
 } from "./ws/server";
+export { putAscii, putDecimal, bytesEqualAscii } from "./util/bytes";
 export { logStart, logOn, logErr, logWarn, logNotice, logInfo } from "./core/log";
 export { LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG } from "./abi/constants";
 export {

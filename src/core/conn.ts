@@ -14,6 +14,7 @@
 import { userData, updatePortWritable } from "./service";
 import { NONE } from "./txpool";
 import { vfsFind } from "../vfs/vfs";
+import { bytesEqualAscii } from "../util/bytes";
 import { wsWrite, wsWriteNoPre, WRITE_TEXT, WRITE_HTTP, WRITE_HTTP_FINAL } from "../ws/server";
 import { respondHead, respondBody, completeResponse, httpAppError, headOf, rawOf, tableOf, headerIs } from "../http/server";
 import { headerValuePtr, headerValueLen } from "../http/request";
@@ -226,13 +227,6 @@ export class Conn {
 const INDEX_HTML = memory.data<u8>([0x2f, 0x69, 0x6e, 0x64, 0x65, 0x78, 0x2e, 0x68, 0x74, 0x6d, 0x6c]); // "/index.html"
 
 let lastHeaderLen: u32 = 0;
-
-function bytesEqualAscii(p: usize, n: u32, s: string): bool {
-  if (<u32>s.length != n) return false;
-  const sp = changetype<usize>(s);
-  for (let i: u32 = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>load<u16>(sp + (<usize>i << 1))) return false;
-  return true;
-}
 
 const nameScratch = memory.data(64);
 

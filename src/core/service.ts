@@ -26,9 +26,10 @@ import {
 } from "./conn";
 import { Vhost, Protocol } from "./protocol";
 import { runAppSetup } from "./app";
+import { putAscii } from "../util/bytes";
 import { PRE, TIMEOUT_HEAD_MS } from "./limits";
-import { httpRx, httpHeaderBufferCost, httpRxPtr, httpRxSpace, httpAfterFlush, httpWritable } from "../http/server";
-import { wsRx, wsWritable, wsShutdown, wsAfterFlush } from "../ws/server";
+import { httpRx, httpHeaderBufferCost, httpRxPtr, httpRxSpace, httpWritable } from "../http/server";
+import { wsRx, wsWritable, wsShutdown } from "../ws/server";
 
 const limits = memory.data(64);
 
@@ -507,9 +508,7 @@ function flush(c: Conn): bool {
     closeConn(c, CLOSE_GRACEFUL);
     return false;
   }
-  if (c.state == ST_WS || c.state == ST_WS_CLOSING) wsAfterFlush(c);
-  else httpAfterFlush(c);
-  return c.state != ST_FREE;
+  return true;
 }
 
 export function txPending(c: Conn): bool {
@@ -562,7 +561,7 @@ function release(c: Conn): void {
   if (wasWs) {
     statWsOpen--;
     proto.closed(c);
-  } else if (st != ST_DRAIN_CLOSE || true) {
+  } else {
     unchecked(vhostOf(c).protocols[0]).closedHttp(c);
   }
   proto.wsiDestroy(c);
@@ -619,14 +618,6 @@ const R503 = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nCo
 
 function sendStatic503(id: u32): void {
   // Encode the literal into the shared rx buffer (free between events).
-  const n = asciiInto(rxBuf, R503);
+  const n = putAscii(rxBuf, R503);
   sock_send(id, rxBuf, n);
-}
-
-/** Copies an ASCII string literal into memory as bytes; returns the length. */
-export function asciiInto(dst: usize, s: string): u32 {
-  const p = changetype<usize>(s);
-  const n = <u32>s.length;
-  for (let i: u32 = 0; i < n; i++) store<u8>(dst + i, <u8>load<u16>(p + (<usize>i << 1)));
-  return n;
 }

@@ -13,6 +13,7 @@
 
 import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, CLOSE_ABORT } from "../abi/constants";
 import { logStart, logOn } from "../core/log";
+import { putAscii, putDecimal } from "../util/bytes";
 import {
   Conn, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ST_WS, TM_HEAD, TM_KEEPALIVE, TM_RESPONSE,
   F_KEEPALIVE, F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_BODY_DONE, F_APP_WANTS_WRITABLE,
@@ -20,7 +21,7 @@ import {
 } from "../core/conn";
 import {
   hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf,
-  updatePortWritable, txPending, asciiInto,
+  updatePortWritable, txPending,
 } from "../core/service";
 import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_RESPONSE_MS } from "../core/limits";
 import {
@@ -163,7 +164,7 @@ function startRequest(c: Conn, head: RequestHead): void {
     c.flags |= F_CONTINUE_SENT;
     const tmp = rawOf(c) + c.hdrFill; // free space after the raw bytes
     if (httpRxSpace(c) >= 32) {
-      const n = asciiInto(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
+      const n = putAscii(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
       if (!send(c, tmp, n)) return;
     }
   }
@@ -173,7 +174,7 @@ function startRequest(c: Conn, head: RequestHead): void {
 
   if (head.targetForm == FORM_ASTERISK) {
     // OPTIONS * (RFC 9110 9.3.7): about the server as a whole.
-    respondSimple(c, 204, "Allow: GET, HEAD, POST, OPTIONS\r\n", 0);
+    respondHead(c, 204, null, 0, "Allow: GET, HEAD, POST, OPTIONS\r\n");
     return;
   }
   const r = unchecked(vhostOf(c).protocols[0]).http(c);
@@ -264,20 +265,18 @@ function nextRequest(c: Conn): bool {
   return left > 0;
 }
 
+/** HTTP_WRITEABLE when the app asked for it, then any pipelined request
+ *  that the completed response unblocked. */
 export function httpWritable(c: Conn): void {
-  if ((c.flags & F_APP_WANTS_WRITABLE) != 0 && c.state == ST_HTTP_RESPOND || c.state == ST_HTTP_BODY) {
-    if ((c.flags & F_APP_WANTS_WRITABLE) != 0) {
-      c.flags &= ~F_APP_WANTS_WRITABLE;
-      if (unchecked(vhostOf(c).protocols[0]).httpWriteable(c) != 0) {
-        closeConn(c, CLOSE_GRACEFUL);
-        return;
-      }
+  if ((c.flags & F_APP_WANTS_WRITABLE) != 0) {
+    c.flags &= ~F_APP_WANTS_WRITABLE;
+    if (unchecked(vhostOf(c).protocols[0]).httpWriteable(c) != 0) {
+      closeConn(c, CLOSE_GRACEFUL);
+      return;
     }
   }
   if (c.state != ST_FREE) httpProcess(c);
 }
-
-export function httpAfterFlush(c: Conn): void {}
 
 // ---- output ---------------------------------------------------------------------
 
@@ -318,30 +317,17 @@ function reason(status: u32): string {
   return "Unknown";
 }
 
-/** Bytes appended to `scratch`: a tiny writer for response heads. */
+// A tiny writer for response heads into `scratch` (bounded: a head that
+// would not fit is cut, which only an app's oversized extra headers can do).
+const SCRATCH: u32 = 1024;
 let w: u32 = 0;
 function ws(s: string): void {
-  const n = <u32>s.length;
-  if (w + n > 1024) return;
-  w += asciiInto(scratch + w, s);
-}
-function wbytes(p: usize, n: u32): void {
-  if (w + n > 1024) return;
-  memory.copy(scratch + w, p, n);
-  w += n;
+  if (w + <u32>s.length > SCRATCH) return;
+  w += putAscii(scratch + w, s);
 }
 function wnum(v: u64): void {
-  let buf: u64 = 0;
-  const tmp = scratch + 1000; // digits are written backwards, away from the head
-  let n: u32 = 0;
-  do {
-    store<u8>(tmp + 23 - n, <u8>(0x30 + <u32>(v % 10)));
-    n++;
-    v /= 10;
-  } while (v != 0);
-  if (w + n > 1000) return;
-  memory.copy(scratch + w, tmp + 24 - n, n);
-  w += n;
+  if (w + 20 > SCRATCH) return;
+  w += putDecimal(scratch + w, v);
 }
 
 /** Writes a response head. `contentLength` -1: unknown, the connection closes
@@ -405,35 +391,19 @@ export function completeResponse(c: Conn): void {
   if (c.respLeft < 0) c.flags &= ~F_KEEPALIVE;
 }
 
-/** A whole response from memory. */
-export function respondSimple(c: Conn, status: u32, extra: string | null, bodyLen: u32): void {
-  respondHead(c, status, bodyLen > 0 ? "text/plain" : null, bodyLen, extra);
-}
+const errBody = memory.data(64);
 
-/** An error the app (or a handler default) chose: a complete small response;
- *  the connection stays usable when framing allows. Returns 0. */
+/** An error the app (or a handler default) chose: a complete small response
+ *  ("404 Not Found\n"); the connection stays usable when framing allows.
+ *  Returns 0, or -1 when a response was already started. */
 export function httpAppError(c: Conn, status: u32): i32 {
   if ((c.flags & F_RESP_HEADERS_SENT) != 0) return -1;
-  const body = scratch + 512;
-  let n: u32 = 0;
-  n += asciiInto(body, "");
-  // body: "<status> <reason>\n"
-  let v = status;
-  store<u8>(body, <u8>(0x30 + v / 100));
-  store<u8>(body + 1, <u8>(0x30 + (v / 10) % 10));
-  store<u8>(body + 2, <u8>(0x30 + v % 10));
-  store<u8>(body + 3, 0x20);
-  n = 4 + asciiInto(body + 4, reason(status));
-  store<u8>(body + n++, 0x0a);
-  // the head is built in scratch[0..512), the body sits at scratch+512
-  const bodyCopy = rawOf(c) + c.hdrFill;
-  if (httpRxSpace(c) >= n) {
-    memory.copy(bodyCopy, body, n);
-    if (!respondHead(c, status, "text/plain", n, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : null)) return -1;
-    respondBody(c, bodyCopy, n, true);
-  } else {
-    respondHead(c, status, null, 0, null);
-  }
+  let n = putDecimal(errBody, status);
+  store<u8>(errBody + n++, 0x20);
+  n += putAscii(errBody + n, reason(status)); // longest reason: 31 bytes
+  store<u8>(errBody + n++, 0x0a);
+  if (!respondHead(c, status, "text/plain", n, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : null)) return -1;
+  respondBody(c, errBody, n, true);
   return 0;
 }
 

@@ -4,13 +4,14 @@
 
 import { LOG_INFO, LOG_NOTICE, CLOSE_ABORT, CLOSE_GRACEFUL } from "../abi/constants";
 import { logStart, logOn } from "../core/log";
+import { putAscii } from "../util/bytes";
 import {
   Conn, ST_WS, ST_WS_CLOSING, ST_FREE, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, TM_CLOSE,
   F_APP_WANTS_WRITABLE, F_CLOSE_SENT, F_CLOSE_RCVD, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_ESTABLISHED,
 } from "../core/conn";
 import {
   send, closeConn, closeAfterFlush, setTimer, clearTimer, ctrlBuf, protocolOf, vhostOf, markEstablished,
-  updatePortWritable, maxMessage, hdrGive, statRxMessages, statTxMessages, asciiInto, txPending,
+  updatePortWritable, maxMessage, hdrGive, statRxMessages, statTxMessages, txPending,
 } from "../core/service";
 import * as service from "../core/service";
 import { TIMEOUT_CLOSE_MS, PRE } from "../core/limits";
@@ -137,19 +138,19 @@ export function wsHandshake(c: Conn, head: RequestHead): void {
     return;
   }
   // 101 Switching Protocols
-  let w: u32 = asciiInto(hs, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+  let w: u32 = putAscii(hs, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
   wsAcceptKey(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx), hs + w);
   w += WS_ACCEPT_LEN;
-  w += asciiInto(hs + w, "\r\n");
+  w += putAscii(hs + w, "\r\n");
   if (protocolListed) {
     // name the protocol only when the client asked for one (§4.2.2 item 5.4)
-    w += asciiInto(hs + w, "Sec-WebSocket-Protocol: ");
+    w += putAscii(hs + w, "Sec-WebSocket-Protocol: ");
     const nb = proto.nameBytes;
     memory.copy(hs + w, changetype<usize>(nb), nb.byteLength);
     w += nb.byteLength;
-    w += asciiInto(hs + w, "\r\n");
+    w += putAscii(hs + w, "\r\n");
   }
-  w += asciiInto(hs + w, "\r\n");
+  w += putAscii(hs + w, "\r\n");
   clearTimer(c);
   if (!send(c, hs, w)) return;
 
@@ -495,4 +496,3 @@ export function wsWritable(c: Conn, drained: bool): void {
   if (r != 0) appClose(c);
 }
 
-export function wsAfterFlush(c: Conn): void {}

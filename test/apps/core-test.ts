@@ -2,22 +2,8 @@
 // protocol exercises one part of the app API.
 import {
   Protocol, Vhost, Conn, createVhost, PRE, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP,
-  WRITE_HTTP_FINAL, METHOD_POST, callbackOnWritableAllProtocol,
+  WRITE_HTTP_FINAL, METHOD_POST, callbackOnWritableAllProtocol, putAscii, putDecimal,
 } from "../../src/mote";
-
-function putU64(p: usize, v: u64): u32 {
-  let n: u32 = 0;
-  let t = v;
-  do { n++; t /= 10; } while (t != 0);
-  for (let i = n; i > 0; i--) { store<u8>(p + i - 1, <u8>(0x30 + <u32>(v % 10))); v /= 10; }
-  return n;
-}
-function putAscii(p: usize, s: string): u32 {
-  const sp = changetype<usize>(s);
-  const n = <u32>s.length;
-  for (let i: u32 = 0; i < n; i++) store<u8>(p + i, <u8>load<u16>(sp + (<usize>i << 1)));
-  return n;
-}
 
 const out = memory.data(PRE + 8192);
 
@@ -83,9 +69,9 @@ class Http extends Protocol {
   httpBodyCompletion(c: Conn): i32 {
     const s = changetype<HttpSession>(c.user);
     let n = putAscii(out, "len=");
-    n += putU64(out + n, s.bodyLen);
+    n += putDecimal(out + n, s.bodyLen);
     n += putAscii(out + n, " sum=");
-    n += putU64(out + n, s.bodySum);
+    n += putDecimal(out + n, s.bodySum);
     n += putAscii(out + n, "\n");
     c.httpRespond(200, "text/plain", n);
     c.write(out, n, WRITE_HTTP_FINAL);
@@ -127,11 +113,11 @@ class Inspect extends Protocol {
       return -1;
     }
     let p = out + PRE;
-    p += putU64(p, len);
+    p += putDecimal(p, len);
     p += putAscii(p, c.isFirstFragment() ? " first=1" : " first=0");
     p += putAscii(p, c.isFinalFragment() ? " final=1" : " final=0");
     p += putAscii(p, " remaining=");
-    p += putU64(p, c.remainingPacketPayload());
+    p += putDecimal(p, c.remainingPacketPayload());
     p += putAscii(p, c.frameIsBinary() ? " binary=1" : " binary=0");
     return c.write(out + PRE, <u32>(p - out - PRE), WRITE_TEXT) < 0 ? -1 : 0;
   }
@@ -149,7 +135,7 @@ class Writer extends Protocol {
     writeables++;
     let p = out + PRE;
     p += putAscii(p, "w");
-    p += putU64(p, writeables);
+    p += putDecimal(p, writeables);
     return c.write(out + PRE, <u32>(p - out - PRE), WRITE_TEXT) < 0 ? -1 : 0;
   }
 }
