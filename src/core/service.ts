@@ -176,6 +176,7 @@ export function init(nowMs: u32): i32 {
   hdrFree = heap.alloc(<usize>hdrCount << 2);
   for (let i = hdrCount; i > 0; i--) hdrGive(i - 1);
   txPoolInit(txBlocks, txBlockBytes);
+  corkMax = txBlockBytes;
   // One connection may queue up to half the pool before we stop reading from
   // it (one read's answer can overshoot by at most rxSize). Pausing earlier
   // would deadlock peers that send a whole message before reading the echo
@@ -452,9 +453,10 @@ export function activeConnections(): u32 {
 // Output batching. While the core handles one read (mote_received), small
 // writes to that connection are only queued ("corked"); the queue goes out in
 // one send when the read has been handled. A read holding many frames then
-// costs one send instead of one per frame. Larger writes flush the queue and
-// go straight to the socket without a copy.
-const CORK_MAX: u32 = 1024;
+// costs one send instead of one per frame. Copying a write of up to one tx
+// block costs far less than a syscall; larger writes flush the queue and go
+// straight to the socket without a copy.
+let corkMax: u32 = 0; // = the tx block size
 let corked: u32 = NONE;
 
 /** Sends or queues bytes for c, keeping order. False when the connection had
@@ -462,7 +464,7 @@ let corked: u32 = NONE;
 export function send(c: Conn, ptr: usize, len: u32): bool {
   const q = txq(c);
   if (corked == c.id) {
-    if (len <= CORK_MAX && q.append(ptr, len)) return true;
+    if (len <= corkMax && q.append(ptr, len)) return true;
     if (!drain(c)) return queue(c, ptr, len); // socket full: keep order
   }
   if (q.head == NONE) {
