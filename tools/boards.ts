@@ -2,10 +2,43 @@
 import * as fs from "fs";
 import * as path from "path";
 
+/** A network stack's sizes (lwIP's names in comments). */
+export interface BoardNetwork {
+  stack: "lwip" | "esp-idf-lwip";
+  maxSockets: number; // TCP PCBs (MEMP_NUM_TCP_PCB) / CONFIG_LWIP_MAX_SOCKETS, listeners excluded on lwIP raw
+  listenBacklog: number; // TCP_LISTEN_BACKLOG
+  tcpMss: number; // TCP_MSS
+  tcpWnd: number; // TCP_WND: receive window per connection
+  tcpSndBuf: number; // TCP_SND_BUF: unacknowledged output per connection
+  rxPbufs?: number; // PBUF_POOL_SIZE: full-size receive buffers shared by every connection
+  txHeapBytes?: number; // MEM_SIZE: lwIP heap for copied output (TCP_WRITE_FLAG_COPY)
+  ip?: string; // static address (used unless dhcp)
+  netmask?: string;
+  gateway?: string;
+  dhcp: boolean;
+}
+
 export interface Board {
   name: string;
   description: string;
   engine: string;
+  /** Microcontroller boards: the CPU and its compiler flags. */
+  cpu?: { core: string; clockHz: number; cflags?: string[] };
+  /** Microcontroller boards: flash and RAM, the main stack and the C heap. */
+  memory?: {
+    flash: { origin?: string; bytes: number };
+    ram: { origin?: string; bytes: number };
+    stackBytes: number;
+    heapBytes?: number; // newlib malloc arena (bounded _sbrk)
+    freeHeapBytes?: number; // what the vendor SDK leaves free (ESP-IDF with Wi-Fi up)
+  };
+  /** Which platform/<dir> runs it ("qemu-mps2", "esp-idf"); absent for linux. */
+  platform?: string;
+  qemu?: { machine: string; devicePort: number };
+  network?: BoardNetwork;
+  /** WebAssembly linear memory backed by the firmware (multiple of 64 KiB), and
+   *  wasm2c's call depth limit. */
+  wasm?: { memoryBytes: number; maxCallDepth?: number };
   limits: {
     maxConnections: number | "rlimit";
     maxConnectionsCap?: number;
@@ -25,5 +58,30 @@ export function boardNames(): string[] {
 export function loadBoard(name: string): Board {
   const file = path.resolve(__dirname, "../boards", `${name}.json`);
   if (!fs.existsSync(file)) throw new Error(`unknown board '${name}' (known: ${boardNames().join(", ")})`);
-  return JSON.parse(fs.readFileSync(file, "utf8")) as Board;
+  const b = JSON.parse(fs.readFileSync(file, "utf8")) as Board;
+  checkBoard(b, file);
+  return b;
+}
+
+/** True for boards whose firmware is built with arm-none-eabi-gcc. */
+export function isArmBoard(b: Board): boolean {
+  return !!b.cpu && /^cortex-m/.test(b.cpu.core);
+}
+
+/** Consistency rules a board file must keep (checked at load). */
+function checkBoard(b: Board, file: string): void {
+  const bad = (msg: string) => {
+    throw new Error(`${file}: ${msg}`);
+  };
+  const l = b.limits;
+  if (!l) bad("no limits");
+  const n = b.network;
+  if (n && typeof l.maxConnections === "number") {
+    if (l.maxConnections > n.maxSockets - 1)
+      bad(`limits.maxConnections ${l.maxConnections} must stay below network.maxSockets ${n.maxSockets} (one socket is kept to refuse with)`);
+    if (n.tcpWnd < n.tcpMss || n.tcpSndBuf < n.tcpMss) bad("network.tcpWnd and tcpSndBuf must be at least tcpMss");
+    if (n.stack === "lwip" && (!n.rxPbufs || !n.txHeapBytes)) bad("lwip boards need network.rxPbufs and network.txHeapBytes");
+    if (!n.dhcp && n.stack === "lwip" && !(n.ip && n.netmask && n.gateway)) bad("a static address needs network.ip, netmask and gateway");
+  }
+  if (b.wasm && (b.wasm.memoryBytes <= 0 || b.wasm.memoryBytes % 65536 !== 0)) bad("wasm.memoryBytes must be a positive multiple of 65536");
 }

@@ -6,10 +6,15 @@ import * as path from "path";
 import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import { genHeader } from "./gen-header";
-import { loadBoard, Board } from "./boards";
+import { loadBoard, Board, isArmBoard } from "./boards";
+import { buildArm } from "./build-arm";
+import { checkModuleFeatures } from "./wasm-features";
+import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
 
 export const ROOT = path.resolve(__dirname, "..");
 const WASM2C_RT = "/usr/src/wasm2c";
+/** Engines a board can run the module on (boards/<name>.json names its default). */
+export const ENGINES = ["wasm2c", "wasm3"];
 
 export interface BuildOptions {
   board: string;
@@ -26,11 +31,11 @@ export interface BuildResult {
   binary: string;
 }
 
-function log(opts: BuildOptions, msg: string) {
+export function log(opts: BuildOptions, msg: string) {
   if (!opts.quiet) process.stderr.write(`[build] ${msg}\n`);
 }
 
-function listFiles(dir: string, ext: string): string[] {
+export function listFiles(dir: string, ext: string): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -52,7 +57,7 @@ function hashOf(files: string[], extra: string): string {
 }
 
 /** Runs `make` when the stamp at `stamp` differs from the inputs' hash. */
-function step(stamp: string, inputs: string[], extra: string, outputs: string[], make: () => void): boolean {
+export function step(stamp: string, inputs: string[], extra: string, outputs: string[], make: () => void): boolean {
   const want = hashOf(inputs, extra);
   const fresh = outputs.every((o) => fs.existsSync(o)) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === want;
   if (fresh) return false;
@@ -61,7 +66,7 @@ function step(stamp: string, inputs: string[], extra: string, outputs: string[],
   return true;
 }
 
-function run(cmd: string, args: string[], cwd = ROOT) {
+export function run(cmd: string, args: string[], cwd = ROOT) {
   try {
     execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e: any) {
@@ -127,9 +132,16 @@ export function buildWasm(opts: BuildOptions, dir: string): string {
   if (!fs.existsSync(assets) || fs.readFileSync(assets, "utf8") !== assetsSrc) fs.writeFileSync(assets, assetsSrc);
   const wasm = path.join(dir, "core.wasm");
   const inputs = [entry, assets, ...listFiles(path.join(ROOT, "src"), ".ts"), ...listFiles(path.dirname(app), ".ts")];
-  step(path.join(dir, "core.wasm.stamp"), inputs, ASC_FLAGS.join(" "), [wasm], () => {
+  step(path.join(dir, "core.wasm.stamp"), [...inputs, path.join(__dirname, "wasm-features.ts")], ASC_FLAGS.join(" "), [wasm], () => {
     log(opts, `asc ${path.relative(ROOT, app)} -> ${path.relative(ROOT, wasm)}`);
     run(path.join(ROOT, "node_modules/.bin/asc"), [entry, "-o", wasm, "--textFile", wasm.replace(/\.wasm$/, ".wat"), ...ASC_FLAGS]);
+    // one module for both engines: only features both run (tools/wasm-features.ts)
+    try {
+      checkModuleFeatures(wasm);
+    } catch (e) {
+      fs.rmSync(wasm, { force: true });
+      throw e;
+    }
   });
   return wasm;
 }
@@ -161,7 +173,8 @@ export function boardConfig(board: Board): string {
 export function build(opts: BuildOptions): BuildResult {
   const board = loadBoard(opts.board);
   const engine = opts.engine || board.engine;
-  if (engine !== "wasm2c") throw new Error(`engine '${engine}' is not built yet; use --engine wasm2c`);
+  if (!ENGINES.includes(engine)) throw new Error(`unknown engine '${engine}' (known: ${ENGINES.join(", ")})`);
+  if (isArmBoard(board)) return buildArm(opts, board); // tools/build-arm.ts: Cortex-M firmware
   if (board.name !== "linux") throw new Error(`board '${board.name}' cannot be built yet; use --board linux`);
   // build/<board>/<app>/ holds the module; build/<board>/<app>/<engine>/ the binary
   const appDir = path.join(ROOT, "build", board.name, appName(opts.app));
@@ -182,43 +195,60 @@ export function build(opts: BuildOptions): BuildResult {
   // 2. the module
   const wasm = buildWasm(opts, appDir);
 
-  // 3. wasm2c
+  // 3. wasm2c: the module as C (wasm3 reads core.wasm at run time instead)
   const gen = path.join(dir, "gen");
-  fs.mkdirSync(gen, { recursive: true });
   const coreC = path.join(gen, "core.c");
-  step(path.join(gen, ".stamp"), [wasm], "wasm2c", [coreC], () => {
-    log(opts, "wasm2c core.wasm -> core.c");
-    run("wasm2c", [wasm, "-n", "core", "-o", coreC]);
-  });
+  if (engine === "wasm2c") {
+    fs.mkdirSync(gen, { recursive: true });
+    step(path.join(gen, ".stamp"), [wasm], "wasm2c", [coreC], () => {
+      log(opts, "wasm2c core.wasm -> core.c");
+      run("wasm2c", [wasm, "-n", "core", "-o", coreC]);
+    });
+  } else {
+    ensureWasm3Sources();
+  }
 
   // 4. C: compile each unit separately, then link
-  const cflags = [
-    "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter",
-    "-fno-optimize-sibling-calls", "-frounding-math", // required by wasm2c output at -O2
-    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", // inline bounds checks: no guard pages needed
-    "-DMOTE_BOARD_LINUX=1",
-    `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`, `-I${WASM2C_RT}`, `-I${gen}`,
-  ];
+  const base = ["-std=gnu11", "-O2", "-g", "-DMOTE_BOARD_LINUX=1", `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`];
+  const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter"];
+  const cflags =
+    engine === "wasm2c"
+      ? [
+          ...base, ...warn,
+          "-fno-optimize-sibling-calls", "-frounding-math", // required by wasm2c output at -O2
+          "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", // inline bounds checks: no guard pages needed
+          `-I${WASM2C_RT}`, `-I${gen}`,
+        ]
+      : [...base, ...warn, ...wasm3IncludeFlags(), `-DMOTE_DEFAULT_MODULE=${JSON.stringify(wasm)}`];
   const headers = [
     ...listFiles(path.join(ROOT, "platform/include"), ".h"),
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
     ...listFiles(path.join(ROOT, "platform/linux"), ".h"),
-    ...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".h"),
-    hdr, cfg, path.join(gen, "core.h"),
+    ...listFiles(path.join(ROOT, "platform/engines", engine), ".h"),
+    hdr, cfg,
+    ...(engine === "wasm2c" ? [path.join(gen, "core.h")] : wasm3Headers()),
   ];
   const units = [
     ...listFiles(path.join(ROOT, "platform/common"), ".c"),
     ...listFiles(path.join(ROOT, "platform/linux"), ".c"),
-    ...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"),
-    path.join(WASM2C_RT, "wasm-rt-impl.c"),
-    coreC,
+    ...(engine === "wasm2c"
+      ? [...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"), path.join(WASM2C_RT, "wasm-rt-impl.c"), coreC]
+      : [path.join(ROOT, "platform/engines/wasm3/engine_wasm3.c"), ...WASM3_UNITS.map((u) => path.join(WASM3_DIR, u))]),
   ];
   const objs: string[] = [];
   for (const src of units) {
-    const obj = path.join(dir, "obj", path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o"));
+    // wasm3's own objects do not depend on the app: one set per board
+    const interp = src.startsWith(WASM3_DIR + path.sep);
+    const objDir = interp ? path.join(ROOT, "build", board.name, "wasm3-interp") : path.join(dir, "obj");
+    const obj = path.join(objDir, path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o"));
     fs.mkdirSync(path.dirname(obj), { recursive: true });
-    const flags = src === path.join(WASM2C_RT, "wasm-rt-impl.c") ? cflags.filter((f) => !f.startsWith("-W")) : cflags;
-    step(obj + ".stamp", [src, ...headers], flags.join(" "), [obj], () => {
+    const flags =
+      src === path.join(WASM2C_RT, "wasm-rt-impl.c")
+        ? cflags.filter((f) => !f.startsWith("-W"))
+        : interp
+          ? ["-std=gnu11", "-O2", "-g", ...wasm3IncludeFlags(), ...WASM3_CFLAGS] // third-party: no -W
+          : cflags;
+    step(obj + ".stamp", interp ? [src, ...wasm3Headers()] : [src, ...headers], flags.join(" "), [obj], () => {
       log(opts, `cc ${path.relative(ROOT, src)}`);
       run("gcc", [...flags, "-c", src, "-o", obj]);
     });
@@ -229,5 +259,11 @@ export function build(opts: BuildOptions): BuildResult {
     log(opts, `link ${path.relative(ROOT, binary)}`);
     run("gcc", ["-o", binary, ...objs, "-lm"]);
   });
+  if (engine === "wasm3") {
+    // the app image next to the binary, where mote-sim looks first: the
+    // folder runs as is, and a new app is a new core.wasm, not a new binary
+    const image = path.join(dir, "core.wasm");
+    step(image + ".stamp", [wasm], "copy", [image], () => fs.copyFileSync(wasm, image));
+  }
   return { board, engine, dir, wasm, binary };
 }

@@ -70,6 +70,28 @@ void mote_logf(int level, const char *fmt, ...) {
   mote_log_emit(level, buf, (size_t)n);
 }
 
+/* ---- status names ------------------------------------------------------- */
+
+const char *mote_trap_name(int st) {
+  switch (st) {
+    case MOTE_TRAP_NONE: return "none";
+    case MOTE_TRAP_OOB: return "out-of-bounds";
+    case MOTE_TRAP_INT_OVERFLOW: return "integer-overflow";
+    case MOTE_TRAP_DIV_BY_ZERO: return "divide-by-zero";
+    case MOTE_TRAP_INVALID_CONVERSION: return "invalid-conversion";
+    case MOTE_TRAP_UNREACHABLE: return "unreachable";
+    case MOTE_TRAP_CALL_INDIRECT: return "call-indirect";
+    case MOTE_TRAP_EXHAUSTION: return "stack-exhausted";
+    case MOTE_TRAP_ABORT: return "abort";
+    case MOTE_TRAP_BAD_POINTER: return "bad-pointer";
+    case MOTE_ENGINE_NOT_OPEN: return "not-open";
+    case MOTE_ENGINE_REENTERED: return "reentered";
+    case MOTE_ENGINE_NO_MEMORY: return "no-memory";
+    case MOTE_ENGINE_BAD_IMAGE: return "bad-image";
+    default: return "unknown";
+  }
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static struct mote_limits limits;
@@ -88,7 +110,7 @@ static void put_u32le(uint8_t *p, uint32_t v) {
 static int bring_up(void) {
   int st = mote_engine_open();
   if (st != 0) {
-    mote_err("engine %s: instantiate failed (%s)", mote_engine_name(), mote_trap_name(-st));
+    mote_err("engine %s: instantiate failed (%s)", mote_engine_name(), mote_trap_name(st));
     return -1;
   }
   uint32_t ver = 0;

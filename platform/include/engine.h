@@ -1,7 +1,10 @@
 /* engine.h: the engine-neutral interface to the mote core module.
  *
- * One implementation per engine (platform/engines/wasm2c, later wasm3). The
- * driver (platform/common/driver.c) is the only caller; ports go through it.
+ * One implementation per engine: platform/engines/wasm2c (the module
+ * translated to C and compiled in) and platform/engines/wasm3 (the module
+ * interpreted from an image handed over at run time, see
+ * mote_engine_set_image). The driver (platform/common/driver.c) is the only
+ * caller of the call wrappers; ports go through it.
  *
  * Every export wrapper returns a status:
  *   0                    the call completed; results are in the out-params
@@ -24,10 +27,23 @@
 #define MOTE_ENGINE_NOT_OPEN (-1)  /* no instance */
 #define MOTE_ENGINE_REENTERED (-2) /* called from inside an import */
 #define MOTE_ENGINE_NO_MEMORY (-3) /* instantiation could not allocate */
+#define MOTE_ENGINE_BAD_IMAGE (-4) /* no module image, or it cannot be loaded */
 
-/* Instantiate the module (runtime set-up on first use). Returns 0, or the
- * negated status of what went wrong (-MOTE_TRAP_* when instantiation trapped,
- * or a MOTE_ENGINE_* code); the reason has been logged. */
+/* The module image: the bytes of a .wasm file. Engines that load the module
+ * at run time (wasm3) parse it at every mote_engine_open() and keep pointers
+ * into it while an instance is open, so the bytes must stay valid and
+ * unchanged until the instance is closed. Replacing the image while an
+ * instance is open is refused (MOTE_ENGINE_BAD_IMAGE): close, set, open.
+ * The image is checked when it is opened, not here. Engines with the module
+ * compiled in (wasm2c) ignore the image and return 0. */
+int mote_engine_set_image(const uint8_t *image, uint32_t len);
+/* 1 when the engine runs a module image (it needs mote_engine_set_image
+ * before mote_engine_open), 0 when the module is compiled in. */
+int mote_engine_uses_image(void);
+
+/* Instantiate the module (runtime set-up on first use). Returns 0,
+ * MOTE_TRAP_* (> 0) when instantiation trapped (data segments, the start
+ * function), or a MOTE_ENGINE_* code (< 0); the reason has been logged. */
 int mote_engine_open(void);
 /* Free the instance (no-op when none). */
 void mote_engine_close(void);
@@ -54,7 +70,8 @@ int mote_engine_closed(uint32_t conn, uint32_t reason);
 int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms);
 int mote_engine_shutdown(uint32_t *open_conns);
 
-/* Short name of a status: "ok", "unreachable", "bad-pointer", ... */
+/* Short name of a status: "none", "unreachable", "bad-pointer", ...
+ * (engine-neutral: defined once, in platform/common/driver.c). */
 const char *mote_trap_name(int status);
 
 /* Test hook: when n > 0, every n-th import call made by the module fails

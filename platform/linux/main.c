@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "board_config.h"
@@ -21,12 +22,14 @@
 #define SHUTDOWN_GRACE_MS 3000
 
 static const char USAGE[] =
-    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--help]\n"
+    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--module FILE] [--help]\n"
     "  --port N       TCP port to listen on (default 7681; 0 = any free port)\n"
     "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
     "  --max-conns N  cap the connection table (default: RLIMIT_NOFILE minus descriptors in use)\n"
     "  --poll         use poll(2) instead of epoll\n"
+    "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
+    "                 this binary, else the one the build produced)\n"
     "  --help         this text\n";
 
 static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg) {
@@ -54,6 +57,7 @@ struct args {
   uint32_t max_conns; /* 0: no cap */
   int use_poll;
   uint32_t debug_fault;
+  const char *module; /* --module, NULL: default */
 };
 
 static void parse_args(int argc, char **argv, struct args *a) {
@@ -70,7 +74,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     }
     int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll");
     int is_val = !strcmp(name, "--port") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
-                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault");
+                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module");
     if (!is_bool && !is_val) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
@@ -91,6 +95,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
       a->max_conns = parse_uint(name, val, UINT32_MAX);
       if (a->max_conns == 0) usage_error("option '--max-conns' needs at least 1, got '%s'", val);
     } else if (!strcmp(name, "--debug-fault")) a->debug_fault = parse_uint(name, val, UINT32_MAX);
+    else if (!strcmp(name, "--module")) a->module = val;
     else a->iface = val;
   }
 }
@@ -134,6 +139,61 @@ static uint32_t table_size(uint32_t cli_cap) {
   return (uint32_t)n;
 }
 
+/* ---- the module image (engines that load the module at run time) ------- */
+
+#ifndef MOTE_DEFAULT_MODULE
+#define MOTE_DEFAULT_MODULE "core.wasm"
+#endif
+#define IMAGE_MAX (16u << 20) /* far above any core; refuses a wrong file early */
+
+/* --module, else core.wasm next to the binary, else the build's module. */
+static const char *image_path(const char *given, char *buf, size_t cap) {
+  if (given) return given;
+  ssize_t n = readlink("/proc/self/exe", buf, cap - 16);
+  if (n > 0) {
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (slash) {
+      strcpy(slash + 1, "core.wasm");
+      if (access(buf, R_OK) == 0) return buf;
+    }
+  }
+  return MOTE_DEFAULT_MODULE;
+}
+
+/* The whole file in one allocation (kept until exit: the engine reads the
+ * module in place), or NULL after printing why. */
+static uint8_t *read_image(const char *path, uint32_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    fprintf(stderr, "mote-sim: cannot read the module image %s: %s\n", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size < 8 || (uint64_t)st.st_size > IMAGE_MAX) {
+    fprintf(stderr, "mote-sim: %s is not a module image (%lld bytes)\n", path, (long long)st.st_size);
+    close(fd);
+    return NULL;
+  }
+  uint8_t *buf = malloc((size_t)st.st_size);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (!buf || got != (size_t)st.st_size) {
+    fprintf(stderr, "mote-sim: cannot read the module image %s: %s\n", path, buf ? "short read" : "out of memory");
+    free(buf);
+    return NULL;
+  }
+  *len = (uint32_t)got;
+  return buf;
+}
+
 static volatile sig_atomic_t signals;
 static void on_signal(int sig) {
   (void)sig;
@@ -151,6 +211,20 @@ int main(int argc, char **argv) {
   cfg.iface_v6 = fam == 6;
   mote_log_set_mask(a.log_mask);
   if (a.debug_fault) mote_engine_debug_fault(a.debug_fault);
+
+  /* The module: an image file for wasm3, compiled in for wasm2c. */
+  char exe_dir[PATH_MAX];
+  const char *module = NULL;
+  uint8_t *image = NULL;
+  uint32_t image_len = 0;
+  if (mote_engine_uses_image()) {
+    module = image_path(a.module, exe_dir, sizeof exe_dir);
+    if (!(image = read_image(module, &image_len))) return 1;
+    mote_engine_set_image(image, image_len);
+  } else if (a.module) {
+    usage_error("option '--module' needs the wasm3 engine; this binary runs %s, with the module built in",
+                mote_engine_name());
+  }
 
   /* Signals: SIGPIPE ignored; SIGINT/SIGTERM blocked except while waiting
    * (epoll_pwait/ppoll), where they interrupt the wait and set a flag. */
@@ -176,6 +250,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   mote_notice("mote-sim: board %s, engine %s, %s loop", MOTE_BOARD_NAME, mote_engine_name(), loop_name());
+  if (module) mote_notice("module image %s (%u bytes)", module, image_len);
 
   struct mote_limits lim = {
       .max_conns = cfg.nslots,
@@ -191,6 +266,7 @@ int main(int argc, char **argv) {
   };
   if (mote_drv_start(&lim) < 0) {
     sock_free();
+    free(image);
     return 1;
   }
   if (sock_listener_count() == 0) mote_warn("the core opened no listener");
@@ -243,6 +319,7 @@ int main(int argc, char **argv) {
   sock_shutdown_all();
   mote_drv_stop();
   sock_free();
+  free(image);
   if (mote_drv_restarts()) mote_notice("core restarted %u times after traps", mote_drv_restarts());
   mote_notice("exit %d", status);
   return status;

@@ -102,12 +102,28 @@ class Refuse extends Protocol {
   filterConnection(c: Conn): i32 { return 1; }
 }
 
+/** Recursion without end: the engine's call-depth / stack limit stops it. */
+function deep(n: u32): u32 {
+  return n == 0xffffffff ? 0 : deep(n + 1) + n;
+}
+
 /** Reports each receive() as "<len> first=<0|1> final=<0|1> remaining=<n> binary=<0|1>";
- *  "close" closes with 4001; "queue N" sends N messages of 1000 bytes. */
+ *  "close" closes with 4001; "queue N" sends N messages of 1000 bytes.
+ *  Four-byte commands trap in one way each, to test the engines' trap
+ *  reports and recovery: "trap" unreachable, "oob!" out-of-bounds load,
+ *  "div0" integer division by zero, "abrt" abort() (a throw), "deep" call
+ *  stack exhausted. */
 class Inspect extends Protocol {
   constructor() { super("inspect", 0); }
   receive(c: Conn, data: usize, len: u32): i32 {
-    if (len == 4 && load<u32>(data) == 0x70617274) unreachable(); // "trap": tests the engine's trap recovery
+    if (len == 4) {
+      const cmd = load<u32>(data);
+      if (cmd == 0x70617274) unreachable(); // "trap"
+      if (cmd == 0x21626f6f) return load<u8>(<usize>0xfffffff0) == 1 ? -1 : 0; // "oob!"
+      if (cmd == 0x30766964) return <i32>(100 / <u32>c.remainingPacketPayload()); // "div0" (remaining is 0)
+      if (cmd == 0x74726261) throw new Error("core-test abort"); // "abrt"
+      if (cmd == 0x70656564) return deep(<u32>c.remainingPacketPayload()) == 1 ? -1 : 0; // "deep"
+    }
     if (len == 5 && load<u32>(data) == 0x736f6c63 && load<u8>(data + 4) == 0x65) { // "close"
       c.closeReason(4001);
       return -1;

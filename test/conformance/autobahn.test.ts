@@ -1,15 +1,16 @@
 // The Autobahn TestSuite's server cases, driven by kosoku (PyPI, installed by
 // tools/bootstrap.js into vendor/venv), against the simulator's echo
 // protocol (the demo's default). Nothing is excluded. The HTML report stays
-// in test-artifacts/autobahn/ (git-ignored); a one-line summary is printed
-// at the end of `npm test` by test/summary-reporter.js.
+// in test-artifacts/autobahn/ (autobahn-wasm3/ for the wasm3 run; git-ignored);
+// a one-line summary per engine is printed at the end of `npm test` by
+// test/summary-reporter.js.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Sim, ROOT } from "../integration/sim";
+import { Sim, ROOT, ENGINE, artifactsDir } from "../integration/sim";
 
 const KOSOKU = path.join(ROOT, "vendor/venv/bin/kosoku");
-const OUT = path.join(ROOT, "test-artifacts/autobahn");
+const OUT = artifactsDir("autobahn");
 
 type Verdict = { behavior: string; behaviorClose: string };
 let cases: Record<string, Verdict> = {};
@@ -45,7 +46,7 @@ beforeAll(async () => {
   const total = Object.keys(cases).length;
   const failed = Object.values(cases).filter((c) => !PASSING.has(c.behavior) && c.behavior !== "UNIMPLEMENTED").length;
   const line =
-    `autobahn (kosoku, server cases): ${total} cases, OK ${count("OK")}, NON-STRICT ${count("NON-STRICT")}, ` +
+    `autobahn (kosoku, server cases, ${ENGINE || "wasm2c"}): ${total} cases, OK ${count("OK")}, NON-STRICT ${count("NON-STRICT")}, ` +
     `INFORMATIONAL ${count("INFORMATIONAL")}, UNIMPLEMENTED ${count("UNIMPLEMENTED")} (12.x/13.x: permessage-deflate not yet offered), FAILED ${failed}`;
   fs.writeFileSync(path.join(OUT, "summary.txt"), line + "\n");
 }, 400000);

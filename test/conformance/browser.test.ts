@@ -5,10 +5,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { chromium, Browser, Page } from "playwright-core";
 import WebSocket from "ws";
-import { Sim, ROOT } from "../integration/sim";
+import { Sim, artifactsDir } from "../integration/sim";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.join(ROOT, "test-artifacts/browser");
+const ARTIFACTS = artifactsDir("browser");
 const WAIT = 8000; // every wait in the page is bounded by this
 
 let sim: Sim | undefined;

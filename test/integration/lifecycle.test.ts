@@ -99,6 +99,49 @@ test("a trap in the module is logged, the instance restarts and serves again", a
   expect((await sim.stop()).code).toBe(0);
 });
 
+describe("every kind of trap is reported by name, the instance restarts and serves again", () => {
+  let sim: Sim;
+  beforeAll(async () => {
+    sim = await Sim.start({ app: "test/apps/core-test.ts" });
+  });
+  afterAll(async () => {
+    const r = await sim.stop();
+    expect(sim.stderr).toMatch(/core restarted 5 times after traps/);
+    expect(r.code).toBe(0);
+  });
+  // test/apps/core-test.ts: each four-byte command to "inspect" traps one way
+  test.each([
+    ["oob!", "out-of-bounds"],
+    ["div0", "divide-by-zero"],
+    ["abrt", "abort"],
+    ["deep", "stack-exhausted"],
+    ["trap", "unreachable"],
+  ])("%s: trap %s", async (cmd, kind) => {
+    const ws = await wsOpen(sim.wsUrl + "/", "inspect");
+    const closed = new Promise<void>((resolve) => ws.on("close", () => resolve()));
+    ws.send(cmd);
+    await closed;
+    await sim.waitLog(new RegExp(`trap ${kind} in mote_received`));
+    // abort() messages are decoded from the module's UTF-16 strings
+    if (kind === "abort") expect(sim.stderr).toMatch(/abort: core-test abort at test\/apps\/core-test\.ts:\d+:\d+/);
+    const again = await wsOpen(sim.wsUrl + "/", "echo");
+    expect(await echoOnce(again, `after ${cmd}`)).toBe(`after ${cmd}`);
+    again.close();
+  });
+});
+
+test("a pointer the engine refuses traps as bad-pointer, and the core restarts", async () => {
+  // --debug-fault N: every N-th import call fails its bounds check
+  const sim = await Sim.start({ args: ["--debug-fault", "7"] });
+  const codes: number[] = [];
+  for (let i = 0; i < 12; i++) codes.push(await fetch(sim.url + "/").then((r) => r.status, () => 0));
+  await sim.waitLog(/bad pointer from core: sock_send\(ptr \d+, len \d+\), memory \d+ bytes \(injected\)/);
+  await sim.waitLog(/trap bad-pointer in mote_received/);
+  await sim.waitLog(/core restarted after trap/);
+  expect(codes.filter((c) => c === 200).length).toBeGreaterThan(6);
+  expect((await sim.stop()).code).toBe(0);
+});
+
 describe("CLI", () => {
   const mote = path.join(ROOT, "tools/bin/mote.js");
   test.each([
@@ -108,6 +151,8 @@ describe("CLI", () => {
     [["sim", "--port", "70000"], /--port must be 1\.\.65535/],
     [["frobnicate"], /unknown command 'frobnicate'/],
     [["build", "--board", "nope"], /unknown board 'nope'/],
+    [["build", "--engine", "wasm4"], /--engine must be one of wasm2c, wasm3, got 'wasm4'/],
+    [["sim", "--engine", "wasm2c", "--module", "x.wasm"], /--module needs --engine wasm3/],
   ])("mote %j fails with one clear line and the usage", (args, re) => {
     const r = spawnSync(process.execPath, [mote, ...(args as string[])], { encoding: "utf8" });
     expect(r.status).not.toBe(0);

@@ -7,8 +7,18 @@ import { build } from "../../tools/build";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export function simBinary(app = "app/demo.ts"): string {
-  return build({ board: "linux", app, quiet: true }).binary;
+/** The engine the suites run the simulator on: MOTE_ENGINE (set by the
+ *  jest project of each engine, see jest.config.js), else the board's. */
+export const ENGINE: string | undefined = process.env.MOTE_ENGINE || undefined;
+
+/** test-artifacts/<name>, with "-<engine>" appended when the suites run on
+ *  an engine other than the board's default, so both runs keep their files. */
+export function artifactsDir(name: string): string {
+  return path.join(ROOT, "test-artifacts", ENGINE && ENGINE !== "wasm2c" ? `${name}-${ENGINE}` : name);
+}
+
+export function simBinary(app = "app/demo.ts", engine = ENGINE): string {
+  return build({ board: "linux", app, engine, quiet: true }).binary;
 }
 
 export async function freePort(): Promise<number> {
@@ -30,9 +40,9 @@ export class Sim {
   stderr = "";
   exited: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
 
-  static async start(opts: { app?: string; args?: string[]; iface?: string; shell?: string } = {}): Promise<Sim> {
+  static async start(opts: { app?: string; args?: string[]; iface?: string; shell?: string; engine?: string } = {}): Promise<Sim> {
     const s = new Sim();
-    const bin = simBinary(opts.app);
+    const bin = simBinary(opts.app, opts.engine || ENGINE);
     s.port = await freePort();
     s.host = opts.iface || "127.0.0.1";
     const args = ["--port", String(s.port), "--iface", s.host, ...(opts.args || [])];

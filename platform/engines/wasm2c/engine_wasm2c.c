@@ -42,24 +42,13 @@ void mote_engine_debug_fault(uint32_t n) {
   fault_count = 0;
 }
 
-const char *mote_trap_name(int st) {
-  switch (st) {
-    case MOTE_TRAP_NONE: return "none";
-    case MOTE_TRAP_OOB: return "out-of-bounds";
-    case MOTE_TRAP_INT_OVERFLOW: return "integer-overflow";
-    case MOTE_TRAP_DIV_BY_ZERO: return "divide-by-zero";
-    case MOTE_TRAP_INVALID_CONVERSION: return "invalid-conversion";
-    case MOTE_TRAP_UNREACHABLE: return "unreachable";
-    case MOTE_TRAP_CALL_INDIRECT: return "call-indirect";
-    case MOTE_TRAP_EXHAUSTION: return "stack-exhausted";
-    case MOTE_TRAP_ABORT: return "abort";
-    case MOTE_TRAP_BAD_POINTER: return "bad-pointer";
-    case MOTE_ENGINE_NOT_OPEN: return "not-open";
-    case MOTE_ENGINE_REENTERED: return "reentered";
-    case MOTE_ENGINE_NO_MEMORY: return "no-memory";
-    default: return "unknown";
-  }
+/* The module is compiled in: there is no image to load. */
+int mote_engine_set_image(const uint8_t *image, uint32_t len) {
+  (void)image;
+  (void)len;
+  return 0;
 }
+int mote_engine_uses_image(void) { return 0; }
 
 /* The status for a trap that reached our wasm_rt_impl_try(). Not inlined:
  * its locals must not live in the frame that called setjmp. */
@@ -114,7 +103,7 @@ int mote_engine_open(void) {
     mote_err("instantiate trapped: %s", mote_trap_name(st));
     if (mem()->data) Z_core_free(&inst);
     memset(&inst, 0, sizeof inst);
-    return -st;
+    return st;
   }
   Z_core_instantiate(&inst, &env);
   in_call = 0;

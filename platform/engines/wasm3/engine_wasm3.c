@@ -1,0 +1,454 @@
+/* engine.h over the wasm3 0.5.0 interpreter (vendor/wasm3, configured by
+ * m3_mote_config.h, which the build forces in front of this file and of
+ * wasm3's sources).
+ *
+ * The module is data: mote_engine_set_image() hands over the bytes of a
+ * .wasm file, and every mote_engine_open() parses, links and compiles them
+ * into a fresh runtime. Everything that can fail about an image (not wasm,
+ * an opcode wasm3 lacks, an import this firmware does not provide, an
+ * export missing or of the wrong type) fails there, at open, with one log
+ * line naming it; never later, in the middle of a call.
+ *
+ * Traps need no longjmp here: wasm3 unwinds by returning an M3Result from
+ * every operation, and an import that refuses a pointer returns its own
+ * result, which comes back out of m3_Call and is mapped to MOTE_TRAP_*.
+ * One instance, calls must not nest (guarded), as with wasm2c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "wasm3.h"
+#include "m3_env.h" /* module and runtime internals: import list, stack, code pages */
+
+#include "../../common/driver.h"
+#include "engine.h"
+#include "port.h"
+
+static IM3Environment env;   /* kept across restarts: it caches released code pages */
+static IM3Runtime rt;
+static IM3Module mod;        /* owned by rt once loaded */
+static const uint8_t *image; /* the module image (owned by the caller) */
+static uint32_t image_len;
+static int is_open;
+static int in_call;
+static uint32_t fault_every; /* test hook */
+static uint32_t fault_count;
+
+const char *mote_engine_name(void) { return "wasm3"; }
+
+/* Results our imports return to unwind the call; compared by address. */
+static const char trap_bad_pointer[] = "[trap] mote: bad pointer from module";
+
+int mote_engine_uses_image(void) { return 1; }
+
+int mote_engine_set_image(const uint8_t *bytes, uint32_t len) {
+  if (is_open) return MOTE_ENGINE_BAD_IMAGE;
+  image = bytes;
+  image_len = len;
+  return 0;
+}
+
+uint8_t *mote_engine_mem(void) { return is_open ? m3_GetMemory(rt, NULL, 0) : NULL; }
+uint32_t mote_engine_mem_size(void) { return is_open ? m3_GetMemorySize(rt) : 0; }
+
+void mote_engine_debug_fault(uint32_t n) {
+  fault_every = n;
+  fault_count = 0;
+}
+
+/* ---- exports ------------------------------------------------------------ */
+
+enum {
+  X_ABI_VERSION, X_LIMITS_PTR, X_INIT, X_RX_BUFFER, X_RX_SPACE, X_ACCEPTED,
+  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_COUNT
+};
+/* Each export of src/abi/abi.ts with its number of i32 arguments and results. */
+static const struct {
+  const char *name;
+  uint8_t args, rets;
+} xdef[X_COUNT] = {
+    [X_ABI_VERSION] = {"mote_abi_version", 0, 1}, [X_LIMITS_PTR] = {"mote_limits_ptr", 0, 1},
+    [X_INIT] = {"mote_init", 1, 1},               [X_RX_BUFFER] = {"mote_rx_buffer", 1, 1},
+    [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 2, 1},
+    [X_RECEIVED] = {"mote_received", 2, 0},       [X_WRITABLE] = {"mote_writable", 1, 0},
+    [X_CLOSED] = {"mote_closed", 2, 0},           [X_TICK] = {"mote_tick", 1, 1},
+    [X_SHUTDOWN] = {"mote_shutdown", 0, 1},
+};
+static IM3Function xfn[X_COUNT];
+
+/* The status of a call that returned r (not m3Err_none). */
+static int trap_status(M3Result r) {
+  if (r == trap_bad_pointer) return MOTE_TRAP_BAD_POINTER;
+  if (r == m3Err_trapAbort) return MOTE_TRAP_ABORT;
+  if (r == m3Err_trapOutOfBoundsMemoryAccess) return MOTE_TRAP_OOB;
+  if (r == m3Err_trapDivisionByZero) return MOTE_TRAP_DIV_BY_ZERO;
+  if (r == m3Err_trapIntegerOverflow) return MOTE_TRAP_INT_OVERFLOW;
+  if (r == m3Err_trapIntegerConversion) return MOTE_TRAP_INVALID_CONVERSION;
+  if (r == m3Err_trapUnreachable) return MOTE_TRAP_UNREACHABLE;
+  if (r == m3Err_trapStackOverflow) return MOTE_TRAP_EXHAUSTION;
+  if (r == m3Err_trapIndirectCallTypeMismatch || r == m3Err_trapTableIndexOutOfRange ||
+      r == m3Err_trapTableElementIsNull)
+    return MOTE_TRAP_CALL_INDIRECT;
+  /* Not a trap of the module (the interpreter failed, e.g. out of heap):
+   * still fatal for this instance. */
+  mote_err("wasm3: %s", r);
+  return MOTE_TRAP_UNREACHABLE;
+}
+
+/* Calls export x with up to two i32 arguments; its i32 result (if any) goes
+ * to *ret. Returns 0 or a status (engine.h). */
+static int call(int x, uint32_t a0, uint32_t a1, uint32_t *ret) {
+  if (!is_open) return MOTE_ENGINE_NOT_OPEN;
+  if (in_call) return MOTE_ENGINE_REENTERED;
+  in_call = 1;
+  const void *argv[2] = {&a0, &a1};
+  M3Result r = m3_Call(xfn[x], xdef[x].args, argv);
+  if (!r && xdef[x].rets) {
+    const void *retv[1] = {ret};
+    r = m3_GetResults(xfn[x], 1, retv);
+  }
+  in_call = 0;
+  return r ? trap_status(r) : 0;
+}
+
+/* ---- bounds checks ------------------------------------------------------ */
+
+static inline int range_ok(uint32_t size, uint32_t ptr, uint32_t len) { return !(ptr > size || len > size - ptr); }
+
+/* (ptr,len) from the module for import `what`, as a host pointer, or NULL
+ * (logged) when it is outside linear memory: the import then returns
+ * trap_bad_pointer. m3ApiCheckMem does the same check, but reports an
+ * out-of-bounds trap; the host's refusal must be told apart. */
+static uint8_t *host_ptr(IM3Runtime runtime, void *mem, uint32_t ptr, uint32_t len, const char *what) {
+  uint32_t size = m3_GetMemorySize(runtime);
+  int fault = fault_every && ++fault_count % fault_every == 0;
+  if (!range_ok(size, ptr, len) || fault) {
+    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, ptr, len, size,
+             fault ? " (injected)" : "");
+    return NULL;
+  }
+  return (uint8_t *)mem + ptr;
+}
+
+#define CHECKED(var, type, ptr, len, what)                                  \
+  type var = (type)host_ptr(runtime, _mem, (ptr), (len), (what));           \
+  if (!var) return trap_bad_pointer
+
+/* ---- imports ------------------------------------------------------------ */
+
+static m3ApiRawFunction(imp_sock_listen) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, port);
+  m3ApiGetArg(uint32_t, iface);
+  m3ApiGetArg(uint32_t, iface_len);
+  m3ApiGetArg(uint32_t, flags);
+  CHECKED(p, const char *, iface, iface_len, "sock_listen");
+  m3ApiReturn(port_sock_listen(port, p, iface_len, flags));
+}
+
+static m3ApiRawFunction(imp_sock_send) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(uint32_t, len);
+  CHECKED(p, const uint8_t *, ptr, len, "sock_send");
+  m3ApiReturn(port_sock_send(conn, p, len));
+}
+
+static m3ApiRawFunction(imp_sock_want_writable) {
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, on);
+  port_sock_want_writable(conn, on);
+  m3ApiSuccess();
+}
+
+static m3ApiRawFunction(imp_sock_pause_rx) {
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, paused);
+  port_sock_pause_rx(conn, paused);
+  m3ApiSuccess();
+}
+
+static m3ApiRawFunction(imp_sock_close) {
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, mode);
+  port_sock_close(conn, mode);
+  m3ApiSuccess();
+}
+
+static m3ApiRawFunction(imp_log_emit) {
+  m3ApiGetArg(uint32_t, level);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(uint32_t, len);
+  CHECKED(p, const char *, ptr, len, "log_emit");
+  mote_log_emit((int)level, p, len);
+  m3ApiSuccess();
+}
+
+static m3ApiRawFunction(imp_random_fill) {
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(uint32_t, len);
+  CHECKED(p, uint8_t *, ptr, len, "random_fill");
+  port_random(p, len);
+  m3ApiSuccess();
+}
+
+/* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
+ * ASCII, '?' for anything else. Never traps. */
+static void as_string(const uint8_t *mem, uint32_t size, uint32_t ptr, char *out, size_t cap, const char *none) {
+  if (ptr == 0) {
+    snprintf(out, cap, "%s", none);
+    return;
+  }
+  uint32_t bytes;
+  if (ptr < 4 || !range_ok(size, ptr - 4, 4)) goto bad;
+  memcpy(&bytes, mem + ptr - 4, 4); /* wasm memory is little-endian */
+  if (!range_ok(size, ptr, bytes)) goto bad;
+  size_t n = 0;
+  for (uint32_t i = 0; i + 1 < bytes && n + 1 < cap; i += 2) {
+    uint16_t c = (uint16_t)(mem[ptr + i] | mem[ptr + i + 1] << 8);
+    out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  out[n] = 0;
+  return;
+bad:
+  snprintf(out, cap, "(bad string %u)", ptr);
+}
+
+static m3ApiRawFunction(imp_abort) {
+  m3ApiGetArg(uint32_t, msg);
+  m3ApiGetArg(uint32_t, file);
+  m3ApiGetArg(uint32_t, line);
+  m3ApiGetArg(uint32_t, col);
+  char m[160], f[160];
+  uint32_t size = m3_GetMemorySize(runtime);
+  as_string(_mem, size, msg, m, sizeof m, "(no message)");
+  as_string(_mem, size, file, f, sizeof f, "(unknown)");
+  mote_err("abort: %s at %s:%u:%u", m, f, line, col);
+  return m3Err_trapAbort;
+}
+
+/* Every import of src/abi/abi.ts ("env" module), with its wasm3 signature
+ * (result, then arguments): a module importing one with another type is
+ * refused at open. */
+static const struct {
+  const char *name, *sig;
+  M3RawCall fn;
+} idef[] = {
+    {"sock_listen", "i(iiii)", imp_sock_listen},
+    {"sock_send", "i(iii)", imp_sock_send},
+    {"sock_want_writable", "v(ii)", imp_sock_want_writable},
+    {"sock_pause_rx", "v(ii)", imp_sock_pause_rx},
+    {"sock_close", "v(ii)", imp_sock_close},
+    {"log_emit", "v(iii)", imp_log_emit},
+    {"random_fill", "v(ii)", imp_random_fill},
+    {"abort", "v(iiii)", imp_abort},
+};
+#define N_IMPORTS (sizeof idef / sizeof idef[0])
+
+/* ---- instance ----------------------------------------------------------- */
+
+/* Stack high-water mark: the value stack is filled with this byte at open
+ * and scanned at close (wasm3 zeroes each frame it enters). */
+#define STACK_FILL 0xa5
+
+static size_t stack_used(void) {
+  const uint8_t *s = rt->stack;
+  size_t n = (size_t)rt->numStackSlots * sizeof(m3slot_t);
+  while (n > 0 && s[n - 1] == STACK_FILL) n--;
+  return n;
+}
+
+/* Compiled code: bytes in use and bytes allocated, over the runtime's pages. */
+static void code_bytes(size_t *used, size_t *alloc) {
+  *used = *alloc = 0;
+  for (int l = 0; l < 2; l++)
+    for (IM3CodePage p = l ? rt->pagesFull : rt->pagesOpen; p; p = p->info.next) {
+      *used += (size_t)p->info.lineIndex * sizeof(code_t);
+      *alloc += sizeof(M3CodePageHeader) + (size_t)p->info.numLines * sizeof(code_t);
+    }
+}
+
+static void free_runtime(void) {
+  if (mod) { /* parsed but not loaded: still ours */
+    m3_FreeModule(mod);
+    mod = NULL;
+  }
+  if (rt) {
+    m3_FreeRuntime(rt);
+    rt = NULL;
+  }
+  memset(xfn, 0, sizeof xfn);
+}
+
+/* A failed open: log `what` (+ wasm3's reason), free everything. */
+static int refuse(int status, const char *what, M3Result r) {
+  if (r) mote_err("wasm3: %s: %s", what, r);
+  else mote_err("wasm3: %s", what);
+  free_runtime();
+  return status;
+}
+
+/* The module's imports must all be ours ("env", a name in idef). */
+static int check_imports(IM3Module m) {
+  for (uint32_t i = 0; i < m->numFuncImports; i++) {
+    const char *mn = m->functions[i].import.moduleUtf8, *fn = m->functions[i].import.fieldUtf8;
+    int known = 0;
+    for (size_t k = 0; k < N_IMPORTS && !known; k++) known = mn && fn && !strcmp(mn, "env") && !strcmp(fn, idef[k].name);
+    if (!known) {
+      mote_err("wasm3: the module imports %s.%s, which this firmware does not provide", mn ? mn : "?", fn ? fn : "?");
+      return -1;
+    }
+  }
+  if (m->memoryImported) {
+    mote_err("wasm3: the module imports its memory; it must define its own");
+    return -1;
+  }
+  return 0;
+}
+
+int mote_engine_open(void) {
+  if (is_open) return 0;
+  if (!image || image_len < 8) {
+    mote_err("wasm3: no module image");
+    return MOTE_ENGINE_BAD_IMAGE;
+  }
+  if (!env && !(env = m3_NewEnvironment())) return refuse(MOTE_ENGINE_NO_MEMORY, "cannot allocate the environment", NULL);
+  rt = m3_NewRuntime(env, MOTE_WASM3_STACK_BYTES, NULL);
+  if (!rt) return refuse(MOTE_ENGINE_NO_MEMORY, "cannot allocate the runtime and its stack", NULL);
+  memset(rt->stack, STACK_FILL, (size_t)rt->numStackSlots * sizeof(m3slot_t));
+
+  M3Result r = m3_ParseModule(env, &mod, image, image_len);
+  if (r) {
+    mod = NULL;
+    return refuse(r == m3Err_mallocFailed ? MOTE_ENGINE_NO_MEMORY : MOTE_ENGINE_BAD_IMAGE, "the module image cannot be parsed", r);
+  }
+  if (check_imports(mod) < 0) return refuse(MOTE_ENGINE_BAD_IMAGE, "the module image does not fit this firmware", NULL);
+  /* linear memory allocated, globals, data segments and the element table set */
+  r = m3_LoadModule(rt, mod);
+  if (r) return refuse(r == m3Err_mallocFailed ? MOTE_ENGINE_NO_MEMORY : MOTE_ENGINE_BAD_IMAGE, "the module cannot be loaded", r);
+  mod = NULL; /* the runtime owns it now */
+  IM3Module m = rt->modules;
+  if (!rt->memory.mallocated) return refuse(MOTE_ENGINE_BAD_IMAGE, "the module has no memory", NULL);
+
+  for (size_t k = 0; k < N_IMPORTS; k++) {
+    r = m3_LinkRawFunction(m, "env", idef[k].name, idef[k].sig, idef[k].fn);
+    if (r && r != m3Err_functionLookupFailed) { /* lookup failed: the module does not use it */
+      mote_err("wasm3: import env.%s: the module's type differs from this firmware's %s", idef[k].name, idef[k].sig);
+      return refuse(MOTE_ENGINE_BAD_IMAGE, "the module image does not fit this firmware", r);
+    }
+  }
+  /* Compile every function now: an opcode wasm3 lacks fails here, not in
+   * the middle of a request, and all code memory is taken at start-up. */
+  r = m3_CompileModule(m);
+  if (r) {
+    return refuse(r == m3Err_mallocFailed || r == m3Err_mallocFailedCodePage ? MOTE_ENGINE_NO_MEMORY : MOTE_ENGINE_BAD_IMAGE,
+                  "the module cannot be compiled", r);
+  }
+  /* The start function (the module's top-level statements): may call
+   * imports (log) and may trap. Run before the exports are looked up:
+   * m3_FindFunction would otherwise run it, unguarded. */
+  in_call = 1;
+  r = m3_RunStart(m);
+  in_call = 0;
+  if (r) {
+    int st = trap_status(r);
+    mote_err("instantiate trapped: %s", mote_trap_name(st));
+    free_runtime();
+    return st;
+  }
+  for (int x = 0; x < X_COUNT; x++) {
+    r = m3_FindFunction(&xfn[x], rt, xdef[x].name);
+    int ok = !r && m3_GetArgCount(xfn[x]) == xdef[x].args && m3_GetRetCount(xfn[x]) == xdef[x].rets;
+    for (uint32_t i = 0; ok && i < xdef[x].args; i++) ok = m3_GetArgType(xfn[x], i) == c_m3Type_i32;
+    if (ok && xdef[x].rets) ok = m3_GetRetType(xfn[x], 0) == c_m3Type_i32;
+    if (!ok) {
+      char what[96];
+      snprintf(what, sizeof what, "export %s is missing or has the wrong type", xdef[x].name);
+      return refuse(MOTE_ENGINE_BAD_IMAGE, what, NULL);
+    }
+  }
+  is_open = 1;
+  if (MOTE_LOG_ENABLED(MOTE_LOG_INFO)) {
+    size_t used, alloc;
+    code_bytes(&used, &alloc);
+    mote_info("wasm3: module image %u bytes; compiled code %u bytes in %u pages (%u bytes); runtime %u bytes; "
+              "value stack %u bytes",
+              image_len, (unsigned)used, rt->numCodePages, (unsigned)alloc, (unsigned)sizeof(M3Runtime),
+              (unsigned)MOTE_WASM3_STACK_BYTES);
+  }
+  return 0;
+}
+
+void mote_engine_close(void) {
+  if (!is_open) return;
+  if (MOTE_LOG_ENABLED(MOTE_LOG_INFO)) mote_info("wasm3: value stack high-water %u of %u bytes", (unsigned)stack_used(),
+                                                 (unsigned)MOTE_WASM3_STACK_BYTES);
+  free_runtime();
+  is_open = 0;
+  in_call = 0;
+}
+
+/* ---- export wrappers ---------------------------------------------------- */
+
+int mote_engine_abi_version(uint32_t *version) { return call(X_ABI_VERSION, 0, 0, version); }
+
+int mote_engine_limits_ptr(uint8_t **block) {
+  uint32_t off = 0;
+  int st = call(X_LIMITS_PTR, 0, 0, &off);
+  if (st) return st;
+  uint32_t size = m3_GetMemorySize(rt);
+  if (!range_ok(size, off, MOTE_LIM_SIZE)) {
+    mote_err("bad pointer from core: mote_limits_ptr %u, memory %u bytes", off, size);
+    return MOTE_TRAP_BAD_POINTER;
+  }
+  *block = m3_GetMemory(rt, NULL, 0) + off;
+  return 0;
+}
+
+int mote_engine_init(uint32_t now_ms, int32_t *result) {
+  uint32_t v = 0;
+  int st = call(X_INIT, now_ms, 0, &v);
+  if (st == 0) *result = (int32_t)v;
+  return st;
+}
+
+int mote_engine_rx_space(uint32_t conn, uint32_t *space) { return call(X_RX_SPACE, conn, 0, space); }
+
+int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
+  uint32_t sp = 0, off = 0;
+  /* space first, buffer last: the buffer is valid until the next call */
+  int st = call(X_RX_SPACE, conn, 0, &sp);
+  if (st == 0 && sp) st = call(X_RX_BUFFER, conn, 0, &off);
+  if (st) return st;
+  if (sp == 0) {
+    *buf = NULL;
+    *space = 0;
+    return 0;
+  }
+  uint32_t size = m3_GetMemorySize(rt);
+  if (!range_ok(size, off, sp)) {
+    mote_err("bad pointer from core: mote_rx_buffer(%u) = %u, space %u, memory %u bytes", conn, off, sp, size);
+    return MOTE_TRAP_BAD_POINTER;
+  }
+  *buf = m3_GetMemory(rt, NULL, 0) + off;
+  *space = sp;
+  return 0;
+}
+
+int mote_engine_accepted(uint32_t listener, uint32_t conn, int32_t *result) {
+  uint32_t v = 0;
+  int st = call(X_ACCEPTED, listener, conn, &v);
+  if (st == 0) *result = (int32_t)v;
+  return st;
+}
+
+int mote_engine_received(uint32_t conn, uint32_t n) { return call(X_RECEIVED, conn, n, NULL); }
+
+int mote_engine_writable(uint32_t conn) { return call(X_WRITABLE, conn, 0, NULL); }
+
+int mote_engine_closed(uint32_t conn, uint32_t reason) { return call(X_CLOSED, conn, reason, NULL); }
+
+int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms) { return call(X_TICK, now_ms, 0, next_ms); }
+
+int mote_engine_shutdown(uint32_t *open_conns) { return call(X_SHUTDOWN, 0, 0, open_conns); }

@@ -1,0 +1,174 @@
+/* mote on mps2-an386: bring up the clock, the console, lwIP on the LAN9118
+ * and the core, then run the service loop:
+ *
+ *   frames from the chip -> lwIP (callbacks -> core events)
+ *   sys_check_timeouts()  (TCP timers, ARP, DHCP)
+ *   mote_lwip_service()   (level-triggered writable, deferred reads)
+ *   mote_drv_tick()       (core timers)
+ *   WFI until an interrupt (RX frame, UART byte) or the next deadline
+ *
+ * A 'q' (or Ctrl-C) on the console starts a graceful shutdown like SIGTERM
+ * on the simulator: WebSocket peers get close 1001, and once every
+ * connection is gone (or after SHUTDOWN_GRACE_MS) the firmware leaves QEMU
+ * through semihosting with status 0. */
+#include <string.h>
+
+#include "lwip/dhcp.h"
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "../common/driver.h"
+#include "../lwip/mote_lwip.h"
+#include "board_config.h"
+#include "engine.h"
+#include "mote_abi.h"
+#include "mps2.h"
+
+#define SHUTDOWN_GRACE_MS 3000
+
+static struct netif nif;
+
+u32_t sys_now(void) { return mps2_now_ms(); }
+
+static void netif_status(struct netif *n) {
+  if (!netif_is_up(n) || ip4_addr_isany_val(*netif_ip4_addr(n))) return;
+  char a[16], m[16], g[16];
+  ip4addr_ntoa_r(netif_ip4_addr(n), a, sizeof a);
+  ip4addr_ntoa_r(netif_ip4_netmask(n), m, sizeof m);
+  ip4addr_ntoa_r(netif_ip4_gw(n), g, sizeof g);
+  mote_notice("network: %s netmask %s gateway %s (%s)", a, m, g, MOTE_BOARD_NET_DHCP ? "DHCP" : "static");
+}
+
+static int net_up(void) {
+  lwip_init();
+  ip4_addr_t ip, mask, gw;
+#if MOTE_BOARD_NET_DHCP
+  ip4_addr_set_zero(&ip);
+  ip4_addr_set_zero(&mask);
+  ip4_addr_set_zero(&gw);
+#else
+  ip4addr_aton(MOTE_BOARD_NET_IP, &ip);
+  ip4addr_aton(MOTE_BOARD_NET_NETMASK, &mask);
+  ip4addr_aton(MOTE_BOARD_NET_GATEWAY, &gw);
+#endif
+  if (!netif_add(&nif, &ip, &mask, &gw, NULL, lan9118_netif_init, ethernet_input)) {
+    mote_err("network: the LAN9118 did not come up");
+    return -1;
+  }
+  netif_set_status_callback(&nif, netif_status);
+  netif_set_default(&nif);
+  netif_set_up(&nif);
+#if MOTE_BOARD_NET_DHCP
+  if (dhcp_start(&nif) != ERR_OK) {
+    mote_err("network: dhcp_start failed");
+    return -1;
+  }
+#endif
+  return 0;
+}
+
+/* Console commands: 'q' / Ctrl-C shut down. */
+static int console_wants_exit(void) {
+  int c, quit = 0;
+  while ((c = mps2_uart_getc()) >= 0)
+    if (c == 'q' || c == 'Q' || c == 3) quit = 1;
+  return quit;
+}
+
+int main(void) {
+  mps2_clock_init(MOTE_BOARD_CPU_HZ);
+  mps2_uart_init();
+  mote_log_set_mask(MOTE_LOG_DEFAULT);
+  mote_notice("mote on %s (%s, %u MHz), engine %s", MOTE_BOARD_NAME, MOTE_BOARD_CPU, (unsigned)(MOTE_BOARD_CPU_HZ / 1000000),
+              mote_engine_name());
+  if (net_up() < 0) return 1;
+  mote_lwip_init(MOTE_BOARD_MAX_CONNS);
+
+  struct mote_limits lim = {
+      .max_conns = MOTE_BOARD_MAX_CONNS,
+      .rx_buf = MOTE_BOARD_RX_BUF,
+      .hdr_pool = MOTE_BOARD_HDR_POOL,
+      .hdr_bytes = MOTE_BOARD_HDR_BYTES,
+      .tx_blocks = MOTE_BOARD_TX_BLOCKS,
+      .tx_block_bytes = MOTE_BOARD_TX_BLOCK_BYTES,
+      .log_level = MOTE_LOG_DEFAULT,
+      .max_message = MOTE_BOARD_MAX_MESSAGE,
+      .port = MOTE_BOARD_LISTEN_PORT,
+      .flags = 0,
+  };
+  if (mote_drv_start(&lim) < 0) return 1;
+  if (mote_lwip_listener_count() == 0) mote_warn("the core opened no listener");
+
+  int status = 0, draining = 0;
+  uint32_t drain_deadline = 0, core_open = 0, tick_due = 0, seen_events = 0;
+  for (;;) {
+    uint32_t now = mps2_now_ms();
+    int busy = lan9118_poll(&nif) > 0;
+    sys_check_timeouts();
+    int r = mote_lwip_service(now);
+    if (r < 0) {
+      status = 1;
+      break;
+    }
+    busy |= r;
+
+    /* the core's timers: when due, and after any event (it may have set one) */
+    uint32_t ev = mote_lwip_events();
+    if (ev != seen_events || (int32_t)(now - tick_due) >= 0) {
+      uint32_t next = 0;
+      if (mote_drv_tick(now, &next) == MOTE_DRV_FATAL) {
+        status = 1;
+        break;
+      }
+      seen_events = mote_lwip_events();
+      tick_due = now + (next > 1000 ? 1000 : next);
+    }
+
+    if (!draining && console_wants_exit()) {
+      draining = 1;
+      drain_deadline = now + SHUTDOWN_GRACE_MS;
+      mote_lwip_stop_accepting();
+      if (mote_drv_shutdown(&core_open) == MOTE_DRV_FATAL) {
+        status = 1;
+        break;
+      }
+      mote_notice("shutting down: %u connections open (core), %u (port)", (unsigned)core_open,
+                  (unsigned)mote_lwip_open_count());
+      busy = 1;
+    }
+    if (draining) {
+      if ((core_open == 0 || mote_lwip_open_count() == 0) && mote_lwip_linger_count() == 0) break;
+      if ((int32_t)(now - drain_deadline) >= 0) {
+        mote_notice("shutdown: %u connections still open after %d ms; closing them", (unsigned)mote_lwip_open_count(),
+                    SHUTDOWN_GRACE_MS);
+        break;
+      }
+    }
+
+    /* sleep until an interrupt (a frame, a console byte) or the next
+     * deadline: the core's, lwIP's, or the port's retry of a starved read */
+    if (!busy && !lan9118_rx_pending()) {
+      now = mps2_now_ms();
+      uint32_t sleep = (int32_t)(tick_due - now) > 0 ? tick_due - now : 0;
+      uint32_t t = sys_timeouts_sleeptime();
+      if (t < sleep) sleep = t;
+      t = mote_lwip_next_timeout(now);
+      if (t < sleep) sleep = t;
+      if (draining && sleep > 10) sleep = 10;
+      mps2_sleep(sleep);
+    }
+  }
+  mote_lwip_shutdown_all();
+  /* let lwIP send what the last closes queued */
+  for (uint32_t until = mps2_now_ms() + 50; (int32_t)(mps2_now_ms() - until) < 0;) {
+    lan9118_poll(&nif);
+    sys_check_timeouts();
+  }
+  mote_drv_stop();
+  if (mote_drv_restarts()) mote_notice("core restarted %u times after traps", (unsigned)mote_drv_restarts());
+  mote_notice("exit %d", status);
+  return status;
+}

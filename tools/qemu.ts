@@ -1,0 +1,118 @@
+// `mote qemu`: boot a board's firmware in QEMU with user networking, the
+// device's HTTP port forwarded to 127.0.0.1:PORT.
+//
+// - The board's UART (QEMU's stdout with -nographic) is copied to stderr.
+// - "listening on http://127.0.0.1:PORT/" goes to stdout once the board
+//   answers an HTTP request on the forwarded port (slirp accepts the host
+//   side of a connection before the guest does, so only an answer counts).
+// - SIGINT/SIGTERM: a 'q' on the console asks the firmware for a graceful
+//   shutdown (WebSocket peers get close 1001); it leaves QEMU through
+//   semihosting with status 0. QEMU is killed when that takes too long.
+import { spawn, ChildProcess } from "child_process";
+import * as net from "net";
+import { Board } from "./boards";
+
+export const QEMU = "qemu-system-arm";
+
+export function qemuArgs(board: Board, elf: string, port: number, host = "127.0.0.1"): string[] {
+  if (!board.qemu) throw new Error(`board '${board.name}' does not run under QEMU`);
+  return [
+    "-M", board.qemu.machine, "-nographic", "-semihosting", "-kernel", elf,
+    // the first -nic of mps2-an386 is its LAN9118
+    "-nic", `user,id=n0,hostfwd=tcp:${host}:${port}-:${board.qemu.devicePort}`,
+  ];
+}
+
+/** One HTTP GET of `/` on host:port: true when an HTTP status line comes back. */
+export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    let got = "";
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.on("connect", () => s.write(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`));
+    s.on("data", (d) => {
+      got += d.toString("latin1");
+      if (/^HTTP\/1\.[01] \d{3} /.test(got)) done(true);
+    });
+    s.on("error", () => done(false));
+    s.on("close", () => done(/^HTTP\/1\.[01] \d{3} /.test(got)));
+  });
+}
+
+/** Polls until the board answers HTTP (bounded); false when it never did. */
+export async function waitForHttp(port: number, opts: { attempts?: number; intervalMs?: number; alive?: () => boolean } = {}): Promise<boolean> {
+  const attempts = opts.attempts ?? 40;
+  for (let i = 0; i < attempts; i++) {
+    if (opts.alive && !opts.alive()) return false;
+    if (await httpAnswers(port)) return true;
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+  }
+  return false;
+}
+
+/** Asks the firmware to shut down (console 'q'); kills QEMU after graceMs. */
+export function stopQemu(proc: ChildProcess, graceMs = 6000): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    const kill1 = setTimeout(() => proc.kill("SIGTERM"), graceMs);
+    const kill2 = setTimeout(() => proc.kill("SIGKILL"), graceMs + 3000);
+    proc.once("exit", () => {
+      clearTimeout(kill1);
+      clearTimeout(kill2);
+      resolve();
+    });
+    try {
+      proc.stdin?.write("q");
+    } catch {
+      proc.kill("SIGTERM");
+    }
+  });
+}
+
+export async function runQemu(board: Board, elf: string, port: number): Promise<number> {
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we
+  // ask the firmware to stop instead of QEMU dying at once.
+  const proc = spawn(QEMU, qemuArgs(board, elf, port), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const reap = () => proc.kill("SIGKILL");
+  process.on("exit", reap);
+  proc.stdin!.on("error", () => {}); // QEMU gone: nothing to ask
+  // the board's console, and QEMU's own messages, go to our stderr
+  proc.stdout!.on("data", (d) => process.stderr.write(d));
+  proc.stderr!.on("data", (d) => process.stderr.write(d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    proc.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void stopQemu(proc);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const up = await waitForHttp(port, { alive: () => proc.exitCode === null && proc.signalCode === null });
+    if (up && !stopping) {
+      process.stdout.write(`listening on http://127.0.0.1:${port}/\n`);
+    } else if (!up && !stopping) {
+      process.stderr.write(`mote qemu: the board did not answer HTTP on 127.0.0.1:${port}; stopping it\n`);
+      await stopQemu(proc, 2000);
+      await exited;
+      return 1;
+    }
+    const r = await exited;
+    // exit 0 after a requested stop, whether the firmware left through
+    // semihosting (status 0) or QEMU had to be terminated
+    if (stopping) return r.code === 0 || r.signal === "SIGTERM" || r.signal === "SIGKILL" || r.code === null ? 0 : r.code;
+    return r.code === null ? 1 : r.code;
+  } finally {
+    process.off("exit", reap);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
