@@ -49,6 +49,13 @@ export interface Board {
     txBlockBytes: number;
     maxMessageBytes: number;
   };
+  /** Firmware size limits `mote size` figures are held to (test/qemu/size.test.ts),
+   *  and the per-part figures [flash, RAM] measured when they were set. */
+  budget?: {
+    flashBytes: number;
+    ramBytes: number;
+    measured?: { flashBytes: number; ramBytes: number; parts: Record<string, [number, number]> };
+  };
 }
 
 export function boardNames(): string[] {

@@ -6,18 +6,22 @@ import { build, ROOT, ENGINES } from "./build";
 import { boardNames, loadBoard } from "./boards";
 import { runQemu } from "./qemu";
 import { bench } from "./bench";
+import { size } from "./size";
 
 const USAGE = `usage: mote <command> [options]
 
 commands:
   build  [--board B] [--engine E] [--app FILE]   build the firmware / simulator for board B (default linux)
   sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll]
-         [--module FILE]                          build, then run the Linux simulator; prints
+         [--module FILE] [--daemon [--lock FILE]] build, then run the Linux simulator; prints
                                                   "listening on http://HOST:PORT/" when ready
   bench  [--messages N] [--quick]                 echo load against mote, libwebsockets and ws; prints
                                                   server CPU per message and the ratio against lws
   qemu   [--board B] [--port N] [--app FILE]      build, then boot the board in QEMU, device port 80 forwarded
                                                   to 127.0.0.1:N (default 7682); prints the URL once it answers
+  size   [--board B] [--json]                     flash and RAM of the firmware and of each part (core, engine,
+                                                  lwIP, port, C library), RAM details, per-connection cost;
+                                                  linux: the simulator's sections per engine (default mps2-an386)
   test   [jest args...]                           build and run every test suite; ends with "N passed, N failed"
   help                                            this text
 
@@ -32,6 +36,9 @@ options:
   -d LEVEL       log level bitmask as in lws: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)
   --max-conns N  cap the connection table below the rlimit-derived size
   --poll         use poll(2) instead of epoll
+  --daemon       detach once listening (lws_daemonize); --lock FILE holds its pid
+                 (default /tmp/mote-sim-PORT.lock); stop it with kill $(cat FILE)
+  --json         (size) print the figures as JSON
 `;
 
 class UsageError extends Error {}
@@ -83,7 +90,7 @@ async function cmdBuild(args: string[]): Promise<number> {
 async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
-    "--max-conns": "int", "--poll": "bool", "--board": "string", "--module": "string",
+    "--max-conns": "int", "--poll": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
   });
   checkEngine(f["--engine"]);
   if (f["--board"] && f["--board"] !== "linux") throw new UsageError(`'mote sim' runs the linux board only; use 'mote qemu --board ${f["--board"]}'`);
@@ -94,6 +101,8 @@ async function cmdSim(args: string[]): Promise<number> {
   if (f["-d"] !== undefined) simArgs.push("-d", String(f["-d"]));
   if (f["--max-conns"] !== undefined) simArgs.push("--max-conns", String(f["--max-conns"]));
   if (f["--poll"]) simArgs.push("--poll");
+  if (f["--daemon"]) simArgs.push("--daemon");
+  if (f["--lock"] !== undefined) simArgs.push("--lock", f["--lock"] as string);
   if (f["--module"] !== undefined) {
     if (r.engine !== "wasm3") throw new UsageError(`--module needs --engine wasm3 (engine ${r.engine} has the module built in)`);
     simArgs.push("--module", path.resolve(f["--module"] as string));
@@ -149,6 +158,10 @@ export async function main(argv: string[]): Promise<number> {
       case "sim": return await cmdSim(rest);
       case "qemu": return await cmdQemu(rest);
       case "test": return await cmdTest(rest);
+      case "size": {
+        const f = parseFlags(rest, { "--board": "string", "--json": "bool" });
+        return await size((f["--board"] as string) || "mps2-an386", !!f["--json"]);
+      }
       case "bench": {
         const f = parseFlags(rest, { "--messages": "int", "--quick": "bool" });
         return await bench({ messages: (f["--messages"] as number) || 1000000, quick: !!f["--quick"] });

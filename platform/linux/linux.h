@@ -71,4 +71,11 @@ void sock_free(void);
 
 uint32_t sim_now_ms(void);
 
+/* daemon.c: --daemon (lws_daemonize). begin() returns in the daemon only
+ * (the starting process exits from it: 0 once ready() is called, 1 if the
+ * daemon dies first); -1 when the lock file is held or fork fails. */
+int sim_daemon_begin(const char *lock_path);
+void sim_daemon_ready(void);
+void sim_daemon_end(void);
+
 #endif

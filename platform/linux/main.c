@@ -22,7 +22,8 @@
 #define SHUTDOWN_GRACE_MS 3000
 
 static const char USAGE[] =
-    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--module FILE] [--help]\n"
+    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--module FILE]\n"
+    "                [--daemon [--lock FILE]] [--help]\n"
     "  --port N       TCP port to listen on (default 7681; 0 = any free port)\n"
     "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
@@ -30,6 +31,8 @@ static const char USAGE[] =
     "  --poll         use poll(2) instead of epoll\n"
     "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
     "                 this binary, else the one the build produced)\n"
+    "  --daemon       detach (lws_daemonize): exit once the server listens; stdio to /dev/null\n"
+    "  --lock FILE    the daemon's lock file, holding its pid (default /tmp/mote-sim-PORT.lock)\n"
     "  --help         this text\n";
 
 static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg) {
@@ -58,6 +61,8 @@ struct args {
   int use_poll;
   uint32_t debug_fault;
   const char *module; /* --module, NULL: default */
+  int daemon;
+  const char *lock;
 };
 
 static void parse_args(int argc, char **argv, struct args *a) {
@@ -72,14 +77,18 @@ static void parse_args(int argc, char **argv, struct args *a) {
     } else {
       snprintf(name, sizeof name, "%s", arg);
     }
-    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll");
+    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll") || !strcmp(name, "--daemon");
     int is_val = !strcmp(name, "--port") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
-                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module");
+                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock");
     if (!is_bool && !is_val) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
       if (!strcmp(name, "--poll")) {
         a->use_poll = 1;
+        continue;
+      }
+      if (!strcmp(name, "--daemon")) {
+        a->daemon = 1;
         continue;
       }
       fputs(USAGE, stdout);
@@ -96,6 +105,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
       if (a->max_conns == 0) usage_error("option '--max-conns' needs at least 1, got '%s'", val);
     } else if (!strcmp(name, "--debug-fault")) a->debug_fault = parse_uint(name, val, UINT32_MAX);
     else if (!strcmp(name, "--module")) a->module = val;
+    else if (!strcmp(name, "--lock")) a->lock = val;
     else a->iface = val;
   }
 }
@@ -209,6 +219,15 @@ int main(int argc, char **argv) {
   int fam = sock_parse_iface(a.iface, a.port, &ss, &sl);
   if (fam < 0) usage_error("option '--iface' needs an IPv4 or IPv6 address, got '%s'", a.iface);
   cfg.iface_v6 = fam == 6;
+  if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
+  char lock_default[64];
+  if (a.daemon) {
+    if (!a.lock) {
+      snprintf(lock_default, sizeof lock_default, "/tmp/mote-sim-%u.lock", a.port);
+      a.lock = lock_default;
+    }
+    if (sim_daemon_begin(a.lock) < 0) return 1;
+  }
   mote_log_set_mask(a.log_mask);
   if (a.debug_fault) mote_engine_debug_fault(a.debug_fault);
 
@@ -270,6 +289,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (sock_listener_count() == 0) mote_warn("the core opened no listener");
+  sim_daemon_ready();
 
   int status = 0, draining = 0;
   uint32_t drain_deadline = 0, core_open = 0;
@@ -322,5 +342,6 @@ int main(int argc, char **argv) {
   free(image);
   if (mote_drv_restarts()) mote_notice("core restarted %u times after traps", mote_drv_restarts());
   mote_notice("exit %d", status);
+  sim_daemon_end();
   return status;
 }

@@ -186,3 +186,31 @@ describe("CLI", () => {
     expect(await code).toBe(0);
   }, 90000);
 });
+
+test("--daemon detaches once listening, holds a lock file, refuses a second start", async () => {
+  const { spawnSync: run } = await import("child_process");
+  const fs = await import("fs");
+  const os = await import("os");
+  const { simBinary, freePort } = await import("./sim");
+  const bin = simBinary();
+  const port = await freePort();
+  const lock = path.join(os.tmpdir(), `mote-daemon-test-${process.pid}.lock`);
+  const first = run(bin, ["--port", String(port), "--daemon", "--lock", lock], { encoding: "utf8", timeout: 10000 });
+  expect(first.status).toBe(0);
+  expect(first.stdout).toContain(`listening on http://127.0.0.1:${port}/`);
+  const pid = parseInt(fs.readFileSync(lock, "utf8"), 10);
+  expect(pid).toBeGreaterThan(1);
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/`);
+    expect(r.status).toBe(200);
+    const second = run(bin, ["--port", String(port), "--daemon", "--lock", lock], { encoding: "utf8", timeout: 10000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(`already running (pid ${pid} holds the lock file ${lock})`);
+  } finally {
+    process.kill(pid, "SIGTERM");
+  }
+  // the daemon removes its lock file on the way out
+  const end = Date.now() + 5000;
+  while (fs.existsSync(lock) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  expect(fs.existsSync(lock)).toBe(false);
+});
