@@ -323,6 +323,7 @@ export function formatArm(s: ArmSize): string {
   const pc = s.perConnection;
   const f = (n: number | null) => (n === null ? "?" : String(n));
   out.push(`per connection: ${f(pc.totalBytes)} B = core record ${f(pc.coreRecordBytes)} + lwIP tcp_pcb ${f(pc.tcpPcbBytes)} + port slot ${f(pc.portSlotBytes)} (static; pbufs in flight come from the shared pools)`);
+  out.push(`measured per idle WebSocket on the running board: test/qemu/memory.test.ts (summary in test-artifacts/memory-mps2-an386/summary.txt)`);
   return out.join("\n") + "\n";
 }
 

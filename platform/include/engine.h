@@ -69,6 +69,9 @@ int mote_engine_writable(uint32_t conn);
 int mote_engine_closed(uint32_t conn, uint32_t reason);
 int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms);
 int mote_engine_shutdown(uint32_t *open_conns);
+/* Diagnostics (wasm2c only; the board's 'm' console command): the core's
+ * heap top through mote_heap_probe(), which takes 16 bytes per call. */
+int mote_engine_heap_probe(uint32_t *top);
 
 /* Short name of a status: "none", "unreachable", "bad-pointer", ...
  * (engine-neutral: defined once, in platform/common/driver.c). */

@@ -34,4 +34,10 @@ void mote_lwip_stop_accepting(void);
 /* Report every open connection closed (CLOSED_SHUTDOWN) and abort it. */
 void mote_lwip_shutdown_all(void);
 
+/* One line of memory figures (the board's 'm' console command): lwIP's heap
+ * bytes in use (MEM_STATS), each memp pool's elements in use (MEMP_STATS)
+ * and their bytes, the TCP PCB lists, and the port's slots. Returns the
+ * length written (snprintf rules). */
+int mote_lwip_mem_format(char *buf, uint32_t cap);
+
 #endif

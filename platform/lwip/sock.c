@@ -9,9 +9,13 @@
  * - A callback whose own pcb was aborted meanwhile (the core closed it with
  *   CLOSE_ABORT, or a trap restart dropped everything) returns ERR_ABRT, as
  *   lwIP requires. */
+#include <stdio.h>
 #include <string.h>
 
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 
@@ -516,4 +520,38 @@ void mote_lwip_init(uint32_t n) {
   nslots = n > MOTE_BOARD_MAX_CONNS ? MOTE_BOARD_MAX_CONNS : n;
   memset(slots, 0, sizeof slots);
   reset_tables();
+}
+
+/* ---- memory report ---------------------------------------------------------------- */
+
+static const char *const pool_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) #name,
+#include "lwip/priv/memp_std.h"
+};
+
+static uint32_t pcb_count(struct tcp_pcb *p) {
+  uint32_t n = 0;
+  for (; p; p = p->next) n++;
+  return n;
+}
+
+int mote_lwip_mem_format(char *buf, uint32_t cap) {
+  uint32_t pool_bytes = 0, pool_reserved = 0;
+  for (int i = 0; i < MEMP_MAX; i++) {
+    pool_bytes += (uint32_t)memp_pools[i]->stats->used * memp_pools[i]->size;
+    pool_reserved += (uint32_t)memp_pools[i]->num * memp_pools[i]->size;
+  }
+  int n = snprintf(buf, cap,
+                   "lwip_heap_used=%u lwip_heap_max=%u lwip_heap_size=%u lwip_pools_used=%u lwip_pools_size=%u "
+                   "pbuf_used=%u pcb_used=%u tcp_active=%u tcp_tw=%u port_open=%u port_linger=%u port_slot=%u port_slots=%u",
+                   (unsigned)lwip_stats.mem.used, (unsigned)lwip_stats.mem.max, (unsigned)MEM_SIZE, (unsigned)pool_bytes,
+                   (unsigned)pool_reserved, (unsigned)memp_pools[MEMP_PBUF_POOL]->stats->used,
+                   (unsigned)memp_pools[MEMP_TCP_PCB]->stats->used, (unsigned)pcb_count(tcp_active_pcbs),
+                   (unsigned)pcb_count(tcp_tw_pcbs), (unsigned)n_open, (unsigned)n_linger, (unsigned)sizeof(struct slot),
+                   (unsigned)nslots);
+  /* each pool: name=used/num*size */
+  for (int i = 0; i < MEMP_MAX && n >= 0 && (uint32_t)n < cap; i++)
+    n += snprintf(buf + n, cap - (uint32_t)n, " %s=%u/%u*%u", pool_names[i], (unsigned)memp_pools[i]->stats->used,
+                  (unsigned)memp_pools[i]->num, (unsigned)memp_pools[i]->size);
+  return n;
 }

@@ -144,6 +144,8 @@ void *_sbrk(ptrdiff_t incr) {
   return old;
 }
 
+uint32_t mps2_heap_used(void) { return (uint32_t)(brk - &__heap_start); }
+
 int _write(int fd, const void *buf, size_t len) {
   (void)fd;
   mps2_uart_write(buf, (uint32_t)len);

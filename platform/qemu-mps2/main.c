@@ -11,6 +11,7 @@
  * on the simulator: WebSocket peers get close 1001, and once every
  * connection is gone (or after SHUTDOWN_GRACE_MS) the firmware leaves QEMU
  * through semihosting with status 0. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lwip/dhcp.h"
@@ -70,11 +71,27 @@ static int net_up(void) {
   return 0;
 }
 
-/* Console commands: 'q' / Ctrl-C shut down. */
+/* 'm': one line of the memory in use, for measuring what a connection costs
+ * (test/qemu/memory.test.ts): lwIP's heap and pools, the port's slots, the C
+ * heap, and the core's heap top (each probe takes 16 B of the core's heap). */
+static void mem_report(void) {
+  char line[640];
+  int n = mote_lwip_mem_format(line, sizeof line);
+  uint32_t top = 0;
+  int st = mote_engine_heap_probe(&top);
+  if (n < 0 || (size_t)n >= sizeof line) n = 0;
+  snprintf(line + n, sizeof line - (size_t)n, " c_heap_sbrk=%u core_heap_top=%ld core_mem=%u",
+           (unsigned)mps2_heap_used(), st == 0 ? (long)top : -1L, (unsigned)mote_engine_mem_size());
+  mote_notice("mem: %s", line);
+}
+
+/* Console commands: 'q' / Ctrl-C shut down; 'm' prints the memory in use. */
 static int console_wants_exit(void) {
   int c, quit = 0;
-  while ((c = mps2_uart_getc()) >= 0)
+  while ((c = mps2_uart_getc()) >= 0) {
     if (c == 'q' || c == 'Q' || c == 3) quit = 1;
+    else if (c == 'm') mem_report();
+  }
   return quit;
 }
 

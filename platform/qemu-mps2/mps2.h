@@ -53,6 +53,8 @@ void mps2_uart_init(void);
 void mps2_uart_write(const char *s, uint32_t len);
 /* Next byte received on UART0, or -1. */
 int mps2_uart_getc(void);
+/* Bytes of the C heap (.heap) handed to malloc through _sbrk so far. */
+uint32_t mps2_heap_used(void);
 /* Leave QEMU through semihosting with this status (never returns). */
 void mps2_exit(int status) __attribute__((noreturn));
 /* Print what went wrong and exit(3). */

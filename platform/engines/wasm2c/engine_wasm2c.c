@@ -306,3 +306,8 @@ int mote_engine_shutdown(uint32_t *open_conns) {
   ENGINE_CALL(*open_conns = Z_coreZ_mote_shutdown(&inst));
   return 0;
 }
+
+int mote_engine_heap_probe(uint32_t *top) {
+  ENGINE_CALL(*top = Z_coreZ_mote_heap_probe(&inst));
+  return 0;
+}

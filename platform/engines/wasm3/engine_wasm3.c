@@ -60,7 +60,7 @@ void mote_engine_debug_fault(uint32_t n) {
 
 enum {
   X_ABI_VERSION, X_LIMITS_PTR, X_INIT, X_RX_BUFFER, X_RX_SPACE, X_ACCEPTED,
-  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_COUNT
+  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_HEAP_PROBE, X_COUNT
 };
 /* Each export of src/abi/abi.ts with its number of i32 arguments and results. */
 static const struct {
@@ -72,7 +72,7 @@ static const struct {
     [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 2, 1},
     [X_RECEIVED] = {"mote_received", 2, 0},       [X_WRITABLE] = {"mote_writable", 1, 0},
     [X_CLOSED] = {"mote_closed", 2, 0},           [X_TICK] = {"mote_tick", 1, 1},
-    [X_SHUTDOWN] = {"mote_shutdown", 0, 1},
+    [X_SHUTDOWN] = {"mote_shutdown", 0, 1}, [X_HEAP_PROBE] = {"mote_heap_probe", 0, 1},
 };
 static IM3Function xfn[X_COUNT];
 
@@ -452,3 +452,5 @@ int mote_engine_closed(uint32_t conn, uint32_t reason) { return call(X_CLOSED, c
 int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms) { return call(X_TICK, now_ms, 0, next_ms); }
 
 int mote_engine_shutdown(uint32_t *open_conns) { return call(X_SHUTDOWN, 0, 0, open_conns); }
+
+int mote_engine_heap_probe(uint32_t *top) { return call(X_HEAP_PROBE, 0, 0, top); }

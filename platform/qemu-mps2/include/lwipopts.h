@@ -84,7 +84,20 @@ uint32_t mps2_rand(void); /* board.c */
 #define LWIP_CHECKSUM_ON_COPY 1
 
 /* ---- diagnostics ------------------------------------------------------------------ */
-#define LWIP_STATS 0
+/* only the memory counters, for the console's 'm' line (mote_lwip_mem_format):
+ * the heap's bytes in use and each pool's elements in use */
+#define LWIP_STATS 1
+#define MEM_STATS 1
+#define MEMP_STATS 1
+#define LINK_STATS 0
+#define ETHARP_STATS 0
+#define IP_STATS 0
+#define IPFRAG_STATS 0
+#define ICMP_STATS 0
+#define IGMP_STATS 0
+#define UDP_STATS 0
+#define TCP_STATS 0
+#define SYS_STATS 0
 #define LWIP_STATS_DISPLAY 0
 #define LWIP_DEBUG 0
 #define LWIP_NOASSERT_ON_ERROR 0
