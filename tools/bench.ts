@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { build, ROOT } from "./build";
+import { frame, cpuNs, freePort } from "./load";
 
 export interface BenchOptions {
   messages: number;
@@ -29,36 +30,8 @@ interface Scenario {
   batch: number;
 }
 
-function frame(size: number): Buffer {
-  const mask = [0x12, 0x34, 0x56, 0x78];
-  const head = size < 126 ? [0x82, 0x80 | size] : [0x82, 0x80 | 126, size >> 8, size & 255];
-  const p = Buffer.alloc(size, 0x61);
-  for (let i = 0; i < size; i++) p[i] ^= mask[i & 3];
-  return Buffer.concat([Buffer.from(head), Buffer.from(mask), p]);
-}
 
-/** CPU time of every thread of a process, in ms, with ns resolution
- *  (/proc/PID/task/TID/schedstat: first field is time on CPU in ns). */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread ended between readdir and read
-    }
-  }
-  return ns / 1e6;
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function startServer(s: Server): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
@@ -112,7 +85,7 @@ function load(port: number, pid: number, total: number, sc: Scenario): Promise<{
         if (!/^HTTP\/1\.1 101/.test(d.toString("latin1", 0, 12))) return reject(new Error(`handshake: ${d.toString("latin1", 0, 40)}`));
         open = true;
         d = d.subarray(i + 4);
-        c0 = cpuMs(pid);
+        c0 = cpuNs(pid) / 1e6;
         t0 = Date.now();
         round();
       }
@@ -120,7 +93,7 @@ function load(port: number, pid: number, total: number, sc: Scenario): Promise<{
       if (got >= echoLen * sent && sent < total) round();
       if (got >= echoLen * total) {
         clearTimeout(deadline);
-        const cpu = cpuMs(pid) - c0;
+        const cpu = cpuNs(pid) / 1e6 - c0;
         sock.destroy();
         resolve({ cpuNs: (cpu * 1e6) / total, wallMs: Date.now() - t0 });
       }

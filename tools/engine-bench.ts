@@ -19,6 +19,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { build, ROOT } from "./build";
+import { frame, cpuNs, freePort } from "./load";
 
 interface Opts {
   messages: number;
@@ -48,25 +49,7 @@ function parse(argv: string[]): Opts {
   return o;
 }
 
-function frame(size: number): Buffer {
-  const mask = [0x12, 0x34, 0x56, 0x78];
-  const head = size < 126 ? [0x82, 0x80 | size] : [0x82, 0x80 | 126, size >> 8, size & 255];
-  const p = Buffer.alloc(size, 0x61);
-  for (let i = 0; i < size; i++) p[i] ^= mask[i & 3];
-  return Buffer.concat([Buffer.from(head), Buffer.from(mask), p]);
-}
 
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // thread gone
-    }
-  }
-  return ns;
-}
 
 /** utime + stime of a process in ms, from /proc/PID/stat (10 ms ticks). */
 function statMs(pid: number): number {
@@ -76,14 +59,6 @@ function statMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / hz;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function startSim(cmd: string[], port: number): Promise<ChildProcess> {
   const proc = spawn(cmd[0], [...cmd.slice(1), "--port", String(port), "-d", "1"], { stdio: ["ignore", "pipe", "pipe"] });
