@@ -4,6 +4,8 @@ import { spawn, ChildProcess } from "child_process";
 import * as net from "net";
 import * as path from "path";
 import { build } from "../../tools/build";
+import { loadBoard, Board } from "../../tools/boards";
+import { QEMU, qemuArgs, waitForHttp, stopQemu } from "../../tools/qemu";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -16,6 +18,22 @@ export const ENGINE: string | undefined = process.env.MOTE_ENGINE || undefined;
 export function artifactsDir(name: string): string {
   return path.join(ROOT, "test-artifacts", ENGINE && ENGINE !== "wasm2c" ? `${name}-${ENGINE}` : name);
 }
+
+/** The board the suites run against: MOTE_BOARD (set by the "mps2" jest
+ *  project, see test/board-mps2.js), else the Linux simulator. With a QEMU
+ *  board, Sim.start() boots its firmware (built for the same app) and talks
+ *  to it through slirp's port forward on 127.0.0.1. */
+export const BOARD: string = process.env.MOTE_BOARD || "linux";
+export const ON_BOARD = BOARD !== "linux";
+
+/** The limits of the board the suites run against (boards/<BOARD>.json). */
+export function boardLimits(): Board["limits"] {
+  return loadBoard(BOARD).limits;
+}
+
+/** Pause between connects on a QEMU board: slirp's listen backlog is 1, so
+ *  a connect racing the previous one's accept stalls on SYN retries. */
+export const pace = (): Promise<void> => new Promise((r) => setTimeout(r, ON_BOARD ? 30 : 0));
 
 export function simBinary(app = "app/demo.ts", engine = ENGINE): string {
   return build({ board: "linux", app, engine, quiet: true }).binary;
@@ -41,6 +59,7 @@ export class Sim {
   exited: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
 
   static async start(opts: { app?: string; args?: string[]; iface?: string; shell?: string; engine?: string } = {}): Promise<Sim> {
+    if (ON_BOARD) return Sim.startBoard(opts);
     const s = new Sim();
     const bin = simBinary(opts.app, opts.engine || ENGINE);
     s.port = await freePort();
@@ -68,6 +87,29 @@ export class Sim {
     return s;
   }
 
+  /** Boots the QEMU board's firmware built for opts.app; the UART log and
+   *  QEMU's messages go to .stderr. */
+  static async startBoard(opts: { app?: string; args?: string[]; iface?: string; shell?: string; engine?: string }): Promise<Sim> {
+    if (opts.args || opts.iface || opts.shell || opts.engine)
+      throw new Error(`Sim.start on board ${BOARD}: args/iface/shell/engine are simulator-only`);
+    const board = loadBoard(BOARD);
+    const elf = build({ board: BOARD, app: opts.app, quiet: true }).binary;
+    const s = new Sim();
+    s.port = await freePort();
+    s.proc = spawn(QEMU, qemuArgs(board, elf, s.port), { stdio: ["pipe", "pipe", "pipe"] });
+    s.proc.stdin!.on("error", () => {});
+    s.exited = new Promise((resolve) => s.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    s.proc.stdout!.on("data", (d) => (s.stderr += d.toString()));
+    s.proc.stderr!.on("data", (d) => (s.stderr += d.toString()));
+    const alive = () => s.proc.exitCode === null && s.proc.signalCode === null;
+    if (!(await waitForHttp(s.port, { attempts: 60, intervalMs: 200, alive }))) {
+      s.proc.kill("SIGKILL");
+      throw new Error(`board ${BOARD} did not answer HTTP on port ${s.port}:\n${s.stderr}`);
+    }
+    s.stdout = `listening on ${s.url}/\n`;
+    return s;
+  }
+
   get url(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
     return `http://${h}:${this.port}`;
@@ -76,8 +118,13 @@ export class Sim {
     return this.url.replace(/^http/, "ws");
   }
 
-  /** Sends SIGTERM and waits for the exit. */
+  /** Sends SIGTERM (a QEMU board: console 'q') and waits for the exit. */
   async stop(): Promise<{ code: number | null; signal: string | null }> {
+    if (ON_BOARD) {
+      // console 'q': graceful shutdown, semihosting exit 0
+      await stopQemu(this.proc, 6000);
+      return this.exited;
+    }
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
     const t = setTimeout(() => this.proc.kill("SIGKILL"), 8000);
     const r = await this.exited;
