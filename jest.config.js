@@ -5,10 +5,10 @@
 //           (test/engine-wasm3.js sets MOTE_ENGINE=wasm3, which
 //           test/integration/sim.ts passes to the build), plus
 //           test/wasm3/ (the module image, which only wasm3 loads)
-//   mps2    the HTTP integration suite again, against the mps2-an386
-//           firmware booted in QEMU (test/board-mps2.js sets MOTE_BOARD,
-//           which makes Sim.start() boot the board; expectations that
-//           depend on buffer sizes come from the board file)
+//   mps2    the HTTP and WebSocket integration suites again, against the
+//           mps2-an386 firmware booted in QEMU (test/board-mps2.js sets
+//           MOTE_BOARD, which makes Sim.start() boot the board; expectations
+//           that depend on buffer sizes come from the board file)
 // Unit suites run the core in Node and do not depend on the engine, so they
 // run once. `mote test` builds both simulators and the board firmware
 // (demo and test app) before jest starts. The
@@ -41,7 +41,7 @@ module.exports = {
     {
       ...common,
       displayName: "mps2",
-      testMatch: ["<rootDir>/test/integration/http.test.ts"],
+      testMatch: ["<rootDir>/test/integration/http.test.ts", "<rootDir>/test/integration/ws.test.ts"],
       setupFiles: ["<rootDir>/test/board-mps2.js"],
     },
   ],
