@@ -58,16 +58,35 @@ void mote_log_emit(int level, const char *text, size_t len) {
   port_log(level, line, n);
 }
 
-void mote_logf(int level, const char *fmt, ...) {
+void mote_vlogf(int level, const char *fmt, va_list ap) {
   if (!mote_log_on(log_mask, level)) return;
   char buf[LOG_LINE_MAX];
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
   if (n < 0) return;
   if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
+  while (n > 0 && buf[n - 1] == '\n') n--;
   mote_log_emit(level, buf, (size_t)n);
+}
+
+void mote_logf(int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mote_vlogf(level, fmt, ap);
+  va_end(ap);
+}
+
+void mote_log_table_full(uint32_t now_ms) {
+  static uint32_t last, quiet;
+  static int logged;
+  if (logged && now_ms - last < 1000) {
+    quiet++;
+    return;
+  }
+  if (quiet) mote_notice("refused connection: table full (and %u more since the last report)", (unsigned)quiet);
+  else mote_notice("refused connection: table full");
+  logged = 1;
+  last = now_ms;
+  quiet = 0;
 }
 
 /* ---- status names ------------------------------------------------------- */

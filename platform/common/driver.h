@@ -19,6 +19,7 @@
 #define MOTE_DRIVER_H
 
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include "mote_abi.h"
 
@@ -32,6 +33,11 @@ static inline int mote_log_on(uint32_t mask, int level) { return (mask & (uint32
  * at a MOTE_LOG_* level, if the mask allows it. */
 void mote_log_emit(int level, const char *text, size_t len);
 void mote_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* mote_logf with a va_list; a trailing newline in the text is dropped. */
+void mote_vlogf(int level, const char *fmt, va_list ap);
+/* "refused connection: table full" at notice level, at most once a second
+ * under a flood, with the count of refusals in between (now_ms: port clock). */
+void mote_log_table_full(uint32_t now_ms);
 
 #define mote_err(...) mote_logf(MOTE_LOG_ERR, __VA_ARGS__)
 #define mote_warn(...) mote_logf(MOTE_LOG_WARN, __VA_ARGS__)

@@ -305,22 +305,6 @@ void sock_stop_accepting(void) {
     if (lis[l].active) loop_mod(lis[l].fd, nslots + (uint32_t)l, 0);
 }
 
-/* "table full" at most once a second under a flood, with a count. */
-static void refused_full(void) {
-  static uint32_t last, quiet;
-  static int logged;
-  uint32_t now = sim_now_ms();
-  if (logged && now - last < 1000) {
-    quiet++;
-    return;
-  }
-  if (quiet) mote_notice("refused connection: table full (and %u more since the last report)", quiet);
-  else mote_notice("refused connection: table full");
-  logged = 1;
-  last = now;
-  quiet = 0;
-}
-
 static int handle_listener(int l) {
   struct listener *L = &lis[l];
   if (!L->active || !accepting || L->backoff) return H_OK;
@@ -339,7 +323,7 @@ static int handle_listener(int l) {
     int32_t id = free_pop();
     if (id < 0) {
       close(fd);
-      refused_full();
+      mote_log_table_full(sim_now_ms());
       continue;
     }
     int one = 1;

@@ -265,28 +265,12 @@ static void on_err(void *arg, err_t err) {
   report_closed((int32_t)v, err == ERR_RST || err == ERR_ABRT ? MOTE_CLOSED_RESET : MOTE_CLOSED_ERROR);
 }
 
-/* "table full" at most once a second under a flood, with a count. */
-static void refused_full(void) {
-  static uint32_t last, quiet;
-  static int logged;
-  uint32_t now = sys_now();
-  if (logged && now - last < 1000) {
-    quiet++;
-    return;
-  }
-  if (quiet) mote_notice("refused connection: table full (and %u more since the last report)", (unsigned)quiet);
-  else mote_notice("refused connection: table full");
-  logged = 1;
-  last = now;
-  quiet = 0;
-}
-
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   uint32_t l = (uint32_t)(uintptr_t)arg;
   if (err != ERR_OK || !pcb) return ERR_VAL;
   int32_t id = accepting ? free_pop() : -1;
   if (id < 0) {
-    if (accepting) refused_full();
+    if (accepting) mote_log_table_full(sys_now());
     tcp_abort(pcb);
     return ERR_ABRT;
   }
