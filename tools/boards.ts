@@ -18,6 +18,12 @@ export interface BoardNetwork {
   dhcp: boolean;
 }
 
+export interface Budget {
+  flashBytes: number;
+  ramBytes: number;
+  measured?: { flashBytes: number; ramBytes: number; parts: Record<string, [number, number]> };
+}
+
 export interface Board {
   name: string;
   description: string;
@@ -39,6 +45,18 @@ export interface Board {
   /** WebAssembly linear memory backed by the firmware (multiple of 64 KiB), and
    *  wasm2c's call depth limit. */
   wasm?: { memoryBytes: number; maxCallDepth?: number };
+  /** The app-image store of engines that run a module image (wasm3): two
+   *  slots of slotBytes (the IMG_HDR_BYTES header included) in a flash
+   *  region at origin (boards; the simulator keeps it in a file). */
+  imageStore?: { origin?: string; slotBytes: number; eraseBytes: number };
+  /** Microcontroller boards running wasm3: the C heap that replaces
+   *  memory.heapBytes (wasm3 mallocs linear memory, compiled code and its
+   *  runtime), and wasm3's value stack. */
+  wasm3?: { heapBytes: number; valueStackBytes: number };
+  /** Microcontroller boards built with TLS (`--tls`, platform/tls): C heap
+   *  added for mbedTLS (its shared state and each TLS session, ~20 KB each:
+   *  this bounds the TLS connections open at once). */
+  tls?: { heapBytes: number };
   limits: {
     maxConnections: number | "rlimit";
     maxConnectionsCap?: number;
@@ -50,12 +68,10 @@ export interface Board {
     maxMessageBytes: number;
   };
   /** Firmware size limits `mote size` figures are held to (test/qemu/size.test.ts),
-   *  and the per-part figures [flash, RAM] measured when they were set. */
-  budget?: {
-    flashBytes: number;
-    ramBytes: number;
-    measured?: { flashBytes: number; ramBytes: number; parts: Record<string, [number, number]> };
-  };
+   *  per engine, and the per-part figures [flash, RAM] measured when they were set. */
+  budget?: Record<string, Budget>;
+  /** Where the budget figures came from. */
+  budgetNote?: string;
 }
 
 export function boardNames(): string[] {
@@ -82,6 +98,9 @@ function checkBoard(b: Board, file: string): void {
   };
   const l = b.limits;
   if (!l) bad("no limits");
+  const st = b.imageStore;
+  if (st && (st.slotBytes % st.eraseBytes !== 0 || st.slotBytes < 4096))
+    bad("imageStore.slotBytes must be a multiple of imageStore.eraseBytes and at least 4096");
   const n = b.network;
   if (n && typeof l.maxConnections === "number") {
     if (l.maxConnections > n.maxSockets - 1)

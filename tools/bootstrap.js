@@ -12,6 +12,10 @@
 //      the PyPI sdist of pywasm3, pinned by version and sha256;
 //      `node tools/bootstrap.js wasm3` does this step only (tools/build.ts
 //      runs it when vendor/wasm3 is missing)
+//   6. always: mbedTLS 3.4.0 source into vendor/mbedtls (crates.io crate
+//      mbedtls-sys-auto, pinned by version and sha256) and TLS test
+//      certificates into vendor/tls (openssl); `node tools/bootstrap.js tls`
+//      does this step only (tools/tls.ts runs it when something is missing)
 // Plain JavaScript with no dependencies: it runs before node_modules exists.
 "use strict";
 const { execSync, spawnSync } = require("child_process");
@@ -43,6 +47,7 @@ const DEBIAN_BUILD = [
   ["gcc", "gcc"],
   ["wasm2c", "wabt"],
   ["curl", "curl"],
+  ["__file__/usr/include/zlib.h", "zlib1g-dev"], // the simulator's DEFLATE codec (permessage-deflate)
 ];
 // Cortex-M boards (mps2-an386): cross compiler, C library, the emulator.
 const DEBIAN_ARM = [
@@ -262,15 +267,99 @@ function wasm3Source() {
   }
 }
 
+// mbedTLS 3.4.0 (the TLS layer of the ports, platform/tls/): its source is
+// the vendor/ folder of the crates.io crate mbedtls-sys-auto 3.4.0, fetched
+// as the registry serves it (static.crates.io), pinned by version and sha256.
+// Only include/, library/ and LICENSE are kept, in vendor/mbedtls; mote
+// compiles the library with its own configuration (platform/tls/*.h).
+const MBEDTLS = {
+  crate: "mbedtls-sys-auto",
+  version: "3.4.0",
+  sha256: "db5d31b792e5115108971c442e9ddfd433458544643e715696eca2d0be552bfd",
+};
+
+function mbedtlsSource() {
+  const dest = path.join(root, "vendor", "mbedtls");
+  const stamp = path.join(dest, ".mote-mbedtls");
+  const want = `${MBEDTLS.crate} ${MBEDTLS.version} ${MBEDTLS.sha256}`;
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === want && fs.existsSync(path.join(dest, "library", "ssl_tls.c"))) return;
+  const file = `${MBEDTLS.crate}-${MBEDTLS.version}.crate`;
+  step(`fetching mbedTLS ${MBEDTLS.version} source (crates.io ${file})...`);
+  if (!have("curl")) debianPackages([["curl", "curl"]]);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mote-mbedtls-"));
+  try {
+    const url = `https://static.crates.io/crates/${MBEDTLS.crate}/${file}`;
+    const r = spawnSync("curl", ["-sSfL", "--retry", "2", "-o", path.join(tmp, file), url], { stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) throw new Error(`downloading ${url} failed; check network access to crates.io`);
+    const got = sha(path.join(tmp, file));
+    if (got !== MBEDTLS.sha256) throw new Error(`${file}: sha256 ${got}, expected ${MBEDTLS.sha256}; not using it`);
+    const top = `${MBEDTLS.crate}-${MBEDTLS.version}/vendor`;
+    const t = spawnSync("tar", ["-xzf", path.join(tmp, file), "--no-same-owner", "-C", tmp, `${top}/include`, `${top}/library`, `${top}/LICENSE`], { stdio: "inherit" });
+    if (t.status !== 0) throw new Error(`extracting ${file} failed`);
+    fs.rmSync(dest, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.renameSync(path.join(tmp, top), dest);
+    fs.writeFileSync(stamp, want);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// Test certificates for TLS (never used outside tests): a CA, ECDSA P-256
+// and RSA-2048 server certificates for localhost/127.0.0.1, a second ECDSA
+// one for the SNI name "sni.mote.test", a client certificate from the CA
+// and one from an unrelated CA, made with the openssl command into
+// vendor/tls (git-ignored; the private keys never leave this machine).
+const TLS_TEST_VERSION = "1";
+function tlsTestCerts() {
+  const dir = path.join(root, "vendor", "tls");
+  const stamp = path.join(dir, ".mote-tls");
+  const files = ["ca.crt", "ecdsa.crt", "ecdsa.key", "rsa.crt", "rsa.key", "sni.crt", "sni.key", "client.crt", "client.key", "rogue.crt", "rogue.key"];
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === TLS_TEST_VERSION && files.every((f) => fs.existsSync(path.join(dir, f)))) return;
+  step("making TLS test certificates (openssl) in vendor/tls...");
+  if (!have("openssl")) debianPackages([["openssl", "openssl"]]);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const q = (f) => JSON.stringify(path.join(dir, f));
+  const ec = (key) => `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ${q(key)}`;
+  const ext = (name, body) => {
+    fs.writeFileSync(path.join(dir, name), body);
+    return q(name);
+  };
+  const serverExt = (name, sans) => ext(`${name}.ext`, `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(",")}\n`);
+  const leaf = (name, keyCmd, cn, extFile, ca = "ca") =>
+    `${keyCmd} && openssl req -new -key ${q(name + ".key")} -subj "/CN=${cn}" -out ${q(name + ".csr")} && ` +
+    `openssl x509 -req -in ${q(name + ".csr")} -CA ${q(ca + ".crt")} -CAkey ${q(ca + ".key")} -CAcreateserial -days 3650 -sha256 -extfile ${extFile} -out ${q(name + ".crt")}`;
+  const ca = (name, cn) => `${ec(name + ".key")} && openssl req -x509 -new -key ${q(name + ".key")} -subj "/CN=${cn}" -days 3650 -sha256 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out ${q(name + ".crt")}`;
+  const local = ["DNS:localhost", "IP:127.0.0.1", "IP:::1"];
+  const clientExt = ext("client.ext", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+  run(
+    [
+      ca("ca", "mote test CA"),
+      ca("rogue-ca", "not the mote test CA"),
+      leaf("ecdsa", ec("ecdsa.key"), "localhost", serverExt("local", local)),
+      leaf("rsa", `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out ${q("rsa.key")}`, "localhost", serverExt("local", local)),
+      leaf("sni", ec("sni.key"), "sni.mote.test", serverExt("sni", ["DNS:sni.mote.test"])),
+      leaf("client", ec("client.key"), "mote test client", clientExt),
+      leaf("rogue", ec("rogue.key"), "rogue client", clientExt, "rogue-ca"),
+    ].join(" && "),
+  );
+  for (const f of fs.readdirSync(dir)) if (/\.(csr|ext|srl)$/.test(f)) fs.rmSync(path.join(dir, f));
+  fs.writeFileSync(stamp, TLS_TEST_VERSION);
+}
+
 function main() {
   const mode = process.argv[2] || "build"; // build | build-arm | test | wasm3
   const t0 = Date.now();
   if (mode === "wasm3") return wasm3Source();
+  if (mode === "tls") return mbedtlsSource(), tlsTestCerts();
   npmPackages();
   const arm = mode === "test" || mode === "build-arm";
   debianPackages([...DEBIAN_BUILD, ...(arm ? DEBIAN_ARM : []), ...(mode === "test" ? DEBIAN_TEST : [])]);
   if (arm) lwipSource();
   wasm3Source();
+  mbedtlsSource();
+  tlsTestCerts();
   if (mode === "test") pythonTools();
   const dt = Date.now() - t0;
   if (dt > 1000) step(`done in ${(dt / 1000).toFixed(1)} s`);

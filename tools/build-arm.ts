@@ -8,6 +8,9 @@ import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
 import { genHeader } from "./gen-header";
 import { Board } from "./boards";
+import { DEFAULT_KEY_FILE, provisionStore, readKey } from "./image";
+import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
+import { ensureTls, mbedtlsUnits, tlsHeaders, tlsIncludeFlags, MBEDTLS_DIR, TLS_DIR } from "./tls";
 import { ROOT, BuildOptions, BuildResult, appName, boardConfig, buildWasm, listFiles, log, run, step } from "./build";
 
 const WASM2C_RT = "/usr/src/wasm2c";
@@ -66,32 +69,45 @@ export function armBoardConfig(board: Board): string {
 }
 
 /** The linker script: platform/<p>/<p>.ld with the board's memory sizes. */
-function linkerScript(board: Board, template: string): string {
+function linkerScript(board: Board, template: string, engine: string, tls = false): string {
   const m = board.memory!;
+  const flashOrigin = parseInt(m.flash.origin || "0x00000000", 16);
+  // the app-image store (wasm3) sits at the top of flash, outside the firmware
+  const flashBytes = engine === "wasm3" && board.imageStore?.origin ? parseInt(board.imageStore.origin, 16) - flashOrigin : m.flash.bytes;
+  const heapBytes = (engine === "wasm3" ? board.wasm3!.heapBytes : m.heapBytes || 0) + (tls ? board.tls!.heapBytes : 0);
   const vals: Record<string, string> = {
     MOTE_FLASH_ORIGIN: m.flash.origin || "0x00000000",
-    MOTE_FLASH_BYTES: String(m.flash.bytes),
+    MOTE_FLASH_BYTES: String(flashBytes),
     MOTE_RAM_ORIGIN: m.ram.origin || "0x20000000",
     MOTE_RAM_BYTES: String(m.ram.bytes),
     MOTE_STACK_BYTES: String(m.stackBytes),
-    MOTE_HEAP_BYTES: String(m.heapBytes || 0),
+    MOTE_HEAP_BYTES: String(heapBytes),
   };
   const text = fs.readFileSync(template, "utf8").replace(/\bMOTE_[A-Z_]+\b/g, (k) => vals[k] ?? k);
   return `/* Generated from ${path.relative(ROOT, template)} and boards/${board.name}.json by tools/build-arm.ts. */\n${text}`;
 }
 
-export function buildArm(opts: BuildOptions, board: Board): BuildResult {
+export function buildArm(opts: BuildOptions, fileBoard: Board): BuildResult {
+  // --dhcp: the board file with network.dhcp on, built in a folder of its own
+  const board: Board = opts.dhcp && fileBoard.network ? { ...fileBoard, network: { ...fileBoard.network, dhcp: true } } : fileBoard;
   const engine = opts.engine || board.engine;
-  if (engine !== "wasm2c") throw new Error(`engine '${engine}' is not built for ${board.name} yet; use --engine wasm2c`);
+  if (engine !== "wasm2c" && engine !== "wasm3") throw new Error(`unknown engine '${engine}'`);
+  const interp = engine === "wasm3";
+  if (interp && !(board.imageStore && board.imageStore.origin && board.wasm3))
+    throw new Error(`board '${board.name}' runs wasm3 only with an imageStore (with origin) and a wasm3 section`);
   if (!board.platform || !fs.existsSync(path.join(ROOT, "platform", board.platform)))
     throw new Error(`board '${board.name}': platform/${board.platform} does not exist`);
   if (!board.network || board.network.stack !== "lwip" || !board.memory || !board.wasm || !board.cpu)
     throw new Error(`board '${board.name}' lacks cpu, memory, wasm or an lwip network section`);
   ensureTools(opts);
   const LWIP = lwipDir();
+  if (opts.tls) {
+    if (!board.tls) throw new Error(`board '${board.name}' has no tls section (the C heap TLS needs)`);
+    ensureTls();
+  }
 
   const appDir = path.join(ROOT, "build", board.name, appName(opts.app));
-  const dir = path.join(appDir, engine);
+  const dir = path.join(appDir, `${engine}${opts.dhcp ? "-dhcp" : ""}${opts.tls ? "-tls" : ""}`);
   const inc = path.join(dir, "include");
   fs.mkdirSync(inc, { recursive: true });
   const boardFile = path.join(ROOT, "boards", `${board.name}.json`);
@@ -103,61 +119,111 @@ export function buildArm(opts: BuildOptions, board: Board): BuildResult {
     fs.writeFileSync(hdr, genHeader(constants)),
   );
   const cfg = path.join(inc, "board_config.h");
-  step(path.join(inc, ".board.stamp"), [boardFile, __filename, path.join(ROOT, "tools/build.ts")], "", [cfg], () =>
-    fs.writeFileSync(cfg, armBoardConfig(board)),
+  const cfgText = armBoardConfig(board); // the text itself keys the stamp: overrides such as --dhcp count
+  step(path.join(inc, ".board.stamp"), [boardFile, __filename, path.join(ROOT, "tools/build.ts")], cfgText, [cfg], () =>
+    fs.writeFileSync(cfg, cfgText),
   );
   const plat = path.join(ROOT, "platform", board.platform);
   const ldTemplate = path.join(plat, `${board.platform.replace(/^qemu-/, "")}.ld`);
   const ld = path.join(dir, "mote.ld");
-  step(ld + ".stamp", [boardFile, ldTemplate, __filename], "", [ld], () => fs.writeFileSync(ld, linkerScript(board, ldTemplate)));
+  const ldText = linkerScript(board, ldTemplate, engine, !!opts.tls);
+  step(ld + ".stamp", [boardFile, ldTemplate, __filename], ldText, [ld], () => fs.writeFileSync(ld, ldText));
 
-  // 2. the module, 3. wasm2c
+  // 2. the module, 3. wasm2c (wasm3 runs the module from the image store)
   const wasm = buildWasm(opts, appDir);
   const gen = path.join(dir, "gen");
-  fs.mkdirSync(gen, { recursive: true });
   const coreC = path.join(gen, "core.c");
-  step(path.join(gen, ".stamp"), [wasm], "wasm2c", [coreC], () => {
-    log(opts, "wasm2c core.wasm -> core.c");
-    run("wasm2c", [wasm, "-n", "core", "-o", coreC]);
-  });
+  if (!interp) {
+    fs.mkdirSync(gen, { recursive: true });
+    step(path.join(gen, ".stamp"), [wasm], "wasm2c", [coreC], () => {
+      log(opts, "wasm2c core.wasm -> core.c");
+      run("wasm2c", [wasm, "-n", "core", "-o", coreC]);
+    });
+  }
+  // wasm3: the device key compiled in (the QEMU board has no key storage;
+  // an ESP32 reads its key from an eFuse block instead), and the store as
+  // a factory writes it: the app's image in slot 0
+  const keyFile = path.resolve(opts.imageKey || DEFAULT_KEY_FILE);
+  const keyH = path.join(inc, "image_key.h");
+  const flashBin = path.join(dir, "flash.bin");
+  if (interp) {
+    const key = readKey(keyFile);
+    const keyText = `/* Generated by tools/build-arm.ts from the device key ${path.relative(ROOT, keyFile)}. Do not commit. */\n` +
+      `#define MOTE_IMAGE_KEY { ${[...key].map((b) => `0x${b.toString(16).padStart(2, "0")}`).join(", ")} }\n`;
+    step(keyH + ".stamp", [keyFile], keyText, [keyH], () => fs.writeFileSync(keyH, keyText, { mode: 0o600 }));
+    step(flashBin + ".stamp", [wasm, keyFile, boardFile], "", [flashBin], () =>
+      fs.writeFileSync(flashBin, provisionStore(board, fs.readFileSync(wasm), key)),
+    );
+  }
 
   // 4. compile and link
   const cpu = board.cpu.cflags || [];
   const base = [
     ...cpu, "-std=gnu11", "-g", "-ffunction-sections", "-fdata-sections",
-    "-fno-optimize-sibling-calls", "-frounding-math", // required by wasm2c output at -O2
-    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWASM_RT_USE_STACK_DEPTH_COUNT=1",
-    `-DWASM_RT_MAX_CALL_STACK_DEPTH=${board.wasm.maxCallDepth || 200}`,
-    "-DMOTE_WASM_RT_BAREMETAL=1", `-DMOTE_BOARD_${board.platform.replace(/\W/g, "_").toUpperCase()}=1`,
+    `-DMOTE_BOARD_${board.platform.replace(/\W/g, "_").toUpperCase()}=1`,
     `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`, `-I${plat}`, `-I${path.join(plat, "include")}`,
-    `-I${path.join(LWIP, "include")}`, `-I${WASM2C_RT}`, `-I${gen}`,
+    `-I${path.join(LWIP, "include")}`,
   ];
+  const engineFlags = interp
+    ? [
+        ...wasm3IncludeFlags(), "-DMOTE_IMAGE_STORE=1",
+        `-DMOTE_WASM3_MAX_PAGES=${Math.ceil(board.wasm.memoryBytes / 65536)}`,
+        `-DMOTE_WASM3_STACK_BYTES=${board.wasm3!.valueStackBytes}`,
+      ]
+    : [
+        "-fno-optimize-sibling-calls", "-frounding-math", // required by wasm2c output at -O2
+        "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", "-DWASM_RT_USE_STACK_DEPTH_COUNT=1",
+        `-DWASM_RT_MAX_CALL_STACK_DEPTH=${board.wasm.maxCallDepth || 200}`,
+        "-DMOTE_WASM_RT_BAREMETAL=1", `-I${WASM2C_RT}`, `-I${gen}`,
+      ];
   const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter"];
+  // --tls: platform/tls on mbedTLS with the boards' configuration
+  const tlsFlags = opts.tls
+    ? ["-DMOTE_TLS=1", "-DMOTE_TLS_MAX_CERTS=1", "-DMOTE_TLS_MAX_SNI=2", ...tlsIncludeFlags("mote_mbedtls_config_board.h")]
+    : [];
   const headers = [
     ...listFiles(path.join(ROOT, "platform/include"), ".h"),
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
     ...listFiles(path.join(ROOT, "platform/lwip"), ".h"),
     ...listFiles(plat, ".h"),
-    ...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".h"),
-    hdr, cfg, path.join(gen, "core.h"),
+    ...listFiles(path.join(ROOT, "platform/engines", engine), ".h"),
+    hdr, cfg,
+    ...(interp ? [keyH, ...wasm3Headers()] : [path.join(gen, "core.h")]),
   ];
   const ours = [
     ...listFiles(path.join(ROOT, "platform/common"), ".c"),
-    ...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"),
+    ...listFiles(path.join(ROOT, "platform/engines", engine), ".c"),
     ...listFiles(path.join(ROOT, "platform/lwip"), ".c"),
     ...listFiles(plat, ".c"),
+    ...(opts.tls ? [path.join(TLS_DIR, "tls.c")] : []),
   ];
+  if (interp) ensureWasm3Sources();
   const units: [string, string[]][] = [
-    ...ours.map((f): [string, string[]] => [f, [...base, ...warn, "-Os"]]),
-    [coreC, [...base, "-O2"]], // the module: speed over size
+    ...ours.map((f): [string, string[]] => [f, [...base, ...engineFlags, ...tlsFlags, ...warn, "-Os"]]),
+    // mbedTLS: third-party (no -W), no app- or engine-specific flags: one set of objects per board
+    ...(opts.tls
+      ? mbedtlsUnits().map((u): [string, string[]] => [u, [...cpu, "-std=gnu11", "-g", "-ffunction-sections", "-fdata-sections", "-Os", ...tlsIncludeFlags("mote_mbedtls_config_board.h")]])
+      : []),
+    ...(interp
+      ? // wasm3's interpreter: speed over size, sibling calls on (tools/wasm3.ts); third-party: no -W
+        // (no app-specific include paths: one set of objects per board, shared by every app)
+        WASM3_UNITS.map((u): [string, string[]] => [path.join(WASM3_DIR, u), [
+          ...cpu, "-std=gnu11", "-g", "-ffunction-sections", "-fdata-sections", ...wasm3IncludeFlags(),
+          `-DMOTE_WASM3_MAX_PAGES=${Math.ceil(board.wasm!.memoryBytes / 65536)}`, `-DMOTE_WASM3_STACK_BYTES=${board.wasm3!.valueStackBytes}`,
+          ...WASM3_CFLAGS,
+        ]])
+      : [[coreC, [...base, ...engineFlags, "-O2"]] as [string, string[]]]), // the module: speed over size
     ...LWIP_FILES.map((f): [string, string[]] => [path.join(LWIP, f), [...base, "-Os", "-Wno-address"]]),
   ];
   const objs: string[] = [];
   for (const [src, flags] of units) {
     const rel = path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o");
-    const obj = path.join(dir, "obj", rel);
+    const obj = src.startsWith(WASM3_DIR) ? path.join(ROOT, "build", board.name, "wasm3-interp", rel)
+      : src.startsWith(MBEDTLS_DIR) ? path.join(ROOT, "build", board.name, "mbedtls", rel) : path.join(dir, "obj", rel);
     fs.mkdirSync(path.dirname(obj), { recursive: true });
-    const deps = src.startsWith(LWIP) ? [src, ...listFiles(path.join(plat, "include"), ".h"), cfg] : [src, ...headers];
+    const deps = src.startsWith(LWIP) ? [src, ...listFiles(path.join(plat, "include"), ".h"), cfg]
+      : src.startsWith(WASM3_DIR) ? [src, ...wasm3Headers()]
+      : src.startsWith(MBEDTLS_DIR) ? [src, ...tlsHeaders(true)] : [src, ...headers, ...(opts.tls ? tlsHeaders() : [])];
     step(obj + ".stamp", deps, flags.join(" "), [obj], () => {
       log(opts, `${CC} ${path.relative(ROOT, src)}`);
       run(CC, [...flags, "-c", src, "-o", obj]);
@@ -171,5 +237,5 @@ export function buildArm(opts: BuildOptions, board: Board): BuildResult {
     run(CC, [...ldflags, "-o", elf, ...objs, "-lm"]);
     log(opts, execFileSync("arm-none-eabi-size", [elf], { encoding: "utf8" }).trimEnd());
   });
-  return { board, engine, dir, wasm, binary: elf };
+  return { board, engine, dir, wasm, binary: elf, ...(interp ? { flash: flashBin } : {}) };
 }

@@ -10,6 +10,7 @@ import { loadBoard, Board, isArmBoard } from "./boards";
 import { buildArm } from "./build-arm";
 import { checkModuleFeatures } from "./wasm-features";
 import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
+import { ensureTls, mbedtlsUnits, tlsHeaders, tlsIncludeFlags, MBEDTLS_DIR, TLS_DIR, TLS_TEST_DIR } from "./tls";
 
 export const ROOT = path.resolve(__dirname, "..");
 const WASM2C_RT = "/usr/src/wasm2c";
@@ -20,6 +21,9 @@ export interface BuildOptions {
   board: string;
   engine?: string;
   app?: string; // AssemblyScript file exporting setup(); default app/demo.ts
+  imageKey?: string; // wasm3 boards: the device key file compiled in (default build/keys/image.key)
+  dhcp?: boolean; // lwIP boards: lease the address by DHCP (network.dhcp), built in <engine>-dhcp/
+  tls?: boolean; // boards: TLS (platform/tls, mbedTLS) built in, in <engine>[-dhcp]-tls/ (linux: always built in)
   quiet?: boolean;
 }
 
@@ -29,6 +33,8 @@ export interface BuildResult {
   dir: string;
   wasm: string;
   binary: string;
+  /** wasm3 boards: the app-image store as provisioned (the app in slot 0). */
+  flash?: string;
 }
 
 export function log(opts: BuildOptions, msg: string) {
@@ -164,6 +170,13 @@ export function boardConfig(board: Board): string {
     `#define MOTE_BOARD_TX_BLOCKS ${l.txBlocks}`,
     `#define MOTE_BOARD_TX_BLOCK_BYTES ${l.txBlockBytes}`,
     `#define MOTE_BOARD_MAX_MESSAGE ${l.maxMessageBytes}`,
+    ...(board.imageStore
+      ? [
+          `#define MOTE_BOARD_IMAGE_SLOT_BYTES ${board.imageStore.slotBytes}u`,
+          `#define MOTE_BOARD_IMAGE_ERASE_BYTES ${board.imageStore.eraseBytes}u`,
+          ...(board.imageStore.origin ? [`#define MOTE_BOARD_IMAGE_ORIGIN ${board.imageStore.origin}u`] : []),
+        ]
+      : []),
     "#endif",
     "",
   ];
@@ -176,6 +189,7 @@ export function build(opts: BuildOptions): BuildResult {
   if (!ENGINES.includes(engine)) throw new Error(`unknown engine '${engine}' (known: ${ENGINES.join(", ")})`);
   if (isArmBoard(board)) return buildArm(opts, board); // tools/build-arm.ts: Cortex-M firmware
   if (board.name !== "linux") throw new Error(`board '${board.name}' cannot be built yet; use --board linux`);
+  if (opts.dhcp) throw new Error(`--dhcp is for lwIP boards; the simulator uses the host's network`);
   // build/<board>/<app>/ holds the module; build/<board>/<app>/<engine>/ the binary
   const appDir = path.join(ROOT, "build", board.name, appName(opts.app));
   const dir = path.join(appDir, engine);
@@ -209,7 +223,9 @@ export function build(opts: BuildOptions): BuildResult {
   }
 
   // 4. C: compile each unit separately, then link
-  const base = ["-std=gnu11", "-O2", "-g", "-DMOTE_BOARD_LINUX=1", `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`];
+  // MOTE_HAVE_ZLIB: the DEFLATE codec (platform/common/zcodec.c, RFC 7692) on Debian's zlib1g-dev
+  const base = ["-std=gnu11", "-O2", "-g", "-DMOTE_BOARD_LINUX=1", "-DMOTE_HAVE_ZLIB=1", `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`,
+    `-DMOTE_TLS_TEST_DIR=${JSON.stringify(TLS_TEST_DIR)}`];
   const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter"];
   const cflags =
     engine === "wasm2c"
@@ -219,7 +235,7 @@ export function build(opts: BuildOptions): BuildResult {
           "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", // inline bounds checks: no guard pages needed
           `-I${WASM2C_RT}`, `-I${gen}`,
         ]
-      : [...base, ...warn, ...wasm3IncludeFlags(), `-DMOTE_DEFAULT_MODULE=${JSON.stringify(wasm)}`];
+      : [...base, ...warn, ...wasm3IncludeFlags(), "-DMOTE_IMAGE_STORE=1", `-DMOTE_DEFAULT_MODULE=${JSON.stringify(wasm)}`];
   const headers = [
     ...listFiles(path.join(ROOT, "platform/include"), ".h"),
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
@@ -228,8 +244,11 @@ export function build(opts: BuildOptions): BuildResult {
     hdr, cfg,
     ...(engine === "wasm2c" ? [path.join(gen, "core.h")] : wasm3Headers()),
   ];
+  ensureTls(); // mbedTLS and the test certificates (tools/tls.ts)
   const units = [
     ...listFiles(path.join(ROOT, "platform/common"), ".c"),
+    path.join(TLS_DIR, "tls.c"), // TLS (platform/tls/) on mbedTLS
+    ...mbedtlsUnits(),
     ...listFiles(path.join(ROOT, "platform/linux"), ".c"),
     ...(engine === "wasm2c"
       ? [...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"), path.join(WASM2C_RT, "wasm-rt-impl.c"), coreC]
@@ -239,7 +258,9 @@ export function build(opts: BuildOptions): BuildResult {
   for (const src of units) {
     // wasm3's own objects do not depend on the app: one set per board
     const interp = src.startsWith(WASM3_DIR + path.sep);
-    const objDir = interp ? path.join(ROOT, "build", board.name, "wasm3-interp") : path.join(dir, "obj");
+    // mbedTLS's objects depend on neither the app nor the engine: one set per board
+    const mbed = src.startsWith(MBEDTLS_DIR + path.sep);
+    const objDir = interp ? path.join(ROOT, "build", board.name, "wasm3-interp") : mbed ? path.join(ROOT, "build", board.name, "mbedtls") : path.join(dir, "obj");
     const obj = path.join(objDir, path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o"));
     fs.mkdirSync(path.dirname(obj), { recursive: true });
     const flags =
@@ -247,8 +268,13 @@ export function build(opts: BuildOptions): BuildResult {
         ? cflags.filter((f) => !f.startsWith("-W"))
         : interp
           ? ["-std=gnu11", "-O2", "-g", ...wasm3IncludeFlags(), ...WASM3_CFLAGS] // third-party: no -W
-          : cflags;
-    step(obj + ".stamp", interp ? [src, ...wasm3Headers()] : [src, ...headers], flags.join(" "), [obj], () => {
+          : mbed
+            ? ["-std=gnu11", "-O2", "-g", ...tlsIncludeFlags()] // third-party: no -W
+            : src.startsWith(TLS_DIR + path.sep)
+              ? [...cflags, ...tlsIncludeFlags()]
+              : cflags;
+    const deps = interp ? [src, ...wasm3Headers()] : mbed ? [src, ...tlsHeaders(true)] : [src, ...headers, ...tlsHeaders()];
+    step(obj + ".stamp", deps, flags.join(" "), [obj], () => {
       log(opts, `cc ${path.relative(ROOT, src)}`);
       run("gcc", [...flags, "-c", src, "-o", obj]);
     });
@@ -257,7 +283,7 @@ export function build(opts: BuildOptions): BuildResult {
   const binary = path.join(dir, "mote-sim");
   step(binary + ".stamp", objs, "link", [binary], () => {
     log(opts, `link ${path.relative(ROOT, binary)}`);
-    run("gcc", ["-o", binary, ...objs, "-lm"]);
+    run("gcc", ["-o", binary, ...objs, "-lz", "-lm"]);
   });
   if (engine === "wasm3") {
     // the app image next to the binary, where mote-sim looks first: the

@@ -1,26 +1,40 @@
 // The `mote` command line. Each command validates its flags strictly: an
 // unknown or malformed flag prints one line naming the problem, then usage.
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
+import { DEFAULT_KEY_FILE, ensureStoreFile, readKey, uploadImage } from "./image";
 import { build, ROOT, ENGINES } from "./build";
 import { boardNames, loadBoard } from "./boards";
 import { runQemu } from "./qemu";
 import { bench } from "./bench";
 import { size } from "./size";
+import { boardTlsWords } from "./tls";
 
 const USAGE = `usage: mote <command> [options]
 
 commands:
-  build  [--board B] [--engine E] [--app FILE]   build the firmware / simulator for board B (default linux)
+  build  [--board B] [--engine E] [--app FILE] [--dhcp] [--tls]
+                                                  build the firmware / simulator for board B (default linux)
   sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll]
-         [--module FILE] [--daemon [--lock FILE]] build, then run the Linux simulator; prints
-                                                  "listening on http://HOST:PORT/" when ready
+         [--module FILE] [--flash FILE [--image-key FILE]] [--daemon [--lock FILE]]
+         [--ka-time S [--ka-probes N] [--ka-interval S]]
+         [--tls [--tls-cert FILE --tls-key FILE] [--tls-ciphers LIST] [--tls-version 1.2|1.3]
+          [--tls-sni NAME=CERT,KEY] [--tls-client-ca FILE] [--tls-handshake-timeout MS]]
+                                                  build, then run the Linux simulator; prints
+                                                  "listening on http(s)://HOST:PORT/" when ready
+  upload [--host H] [--port N] [--app FILE | --module FILE] [--image-key FILE]
+                                                  build the app's module image and install it on a running
+                                                  device (wasm3 with an image store) by PUT /.mote/image
   bench  [--messages N] [--quick]                 echo load against mote, libwebsockets and ws; prints
                                                   server CPU per message and the ratio against lws
-  qemu   [--board B] [--port N] [--app FILE]      build, then boot the board in QEMU, device port 80 forwarded
+  qemu   [--board B] [--port N] [--app FILE] [--engine E] [--dhcp] [--flash FILE [--image-key FILE]]
+         [--ka-time S [--ka-probes N] [--ka-interval S]] [--tls [--tls-ciphers LIST] [--tls-handshake-timeout MS]]
+                                                  build, then boot the board in QEMU, device port 80 forwarded
                                                   to 127.0.0.1:N (default 7682); prints the URL once it answers
-  size   [--board B] [--json]                     flash and RAM of the firmware and of each part (core, engine,
-                                                  lwIP, port, C library), RAM details, per-connection cost;
+  size   [--board B] [--engine E] [--json]        flash and RAM of the firmware and of each part (core, engine,
+                                                  lwIP, port, C library), RAM details, per-connection cost,
+                                                  for each engine the board runs unless --engine names one;
                                                   linux: the simulator's sections per engine (default mps2-an386)
   test   [jest args...]                           build and run every test suite; ends with "N passed, N failed"
   help                                            this text
@@ -30,6 +44,11 @@ options:
   --engine E     wasm2c or wasm3 (default from the board file; linux: wasm2c)
   --module FILE  with wasm3: run this module image (a core.wasm from 'mote build --app ...')
                  instead of the app's; the simulator binary is not rebuilt for it
+  --flash FILE   (sim, qemu; wasm3) the device's app-image store, kept in FILE across runs (a
+                 power-cycle keeps what was uploaded); made from the built app when missing
+  --image-key FILE  the device key (64 hex digits) that tags images: HMAC-SHA256(key, image)
+                 (default build/keys/image.key, made on first use; never commit a real one)
+  --host H       (upload) the device's address (default 127.0.0.1)
   --app FILE     AssemblyScript application exporting setup() (default app/demo.ts)
   --port N       TCP port to listen on (default 7681)
   --iface ADDR   address to bind (default 127.0.0.1; use :: or 0.0.0.0 for all)
@@ -39,9 +58,79 @@ options:
   --daemon       detach once listening (lws_daemonize); --lock FILE holds its pid
                  (default /tmp/mote-sim-PORT.lock); stop it with kill $(cat FILE)
   --json         (size) print the figures as JSON
+  --ka-time S    (sim, qemu) TCP keepalive on every connection, overriding the app's vhost options
+                 (lws ka_time): probe after S s idle; --ka-probes N probes (default: the stack's),
+                 --ka-interval S apart (default: the stack's); a peer silent for S + N * I s is closed
+  --tls          (sim) https:// and wss:// (mbedTLS, docs/tls.md) with the test certificates setup made
+                 (vendor/tls: ECDSA P-256 and RSA-2048 for localhost, CA vendor/tls/ca.crt), or
+                 --tls-cert/--tls-key (PEM; mote-sim itself takes several pairs); --tls-ciphers: the
+                 allowed suites, IANA names joined by ':' (lws ssl_cipher_list); --tls-version 1.3
+                 (mbedTLS 3.4 serves one version); --tls-sni NAME=CERT,KEY: the certificate for
+                 that SNI name; --tls-client-ca FILE: require client certificates from that CA;
+                 every --tls-* flag implies --tls. (qemu, build) a board firmware with TLS
+                 (mbedTLS, platform/tls/mote_mbedtls_config_board.h), built apart in
+                 build/<board>/<app>/<engine>-tls/; qemu serves https with the test ECDSA certificate
+  --dhcp         (build, qemu; lwIP boards) lease the address by DHCP instead of the board file's
+                 static one; built apart, in build/<board>/<app>/<engine>-dhcp/
 `;
 
 class UsageError extends Error {}
+
+// TCP keepalive, passed on to mote-sim's command line or the firmware's
+// semihosting one (the limits block's LIM_KA_*: overrides the vhosts').
+const KA_FLAGS = { "--ka-time": "int", "--ka-probes": "int", "--ka-interval": "int" } as const;
+
+function kaArgs(f: Record<string, string | number | boolean>): string[] {
+  const t = f["--ka-time"] as number | undefined;
+  if (t === undefined || t === 0) {
+    if (f["--ka-probes"] !== undefined || f["--ka-interval"] !== undefined) throw new UsageError("--ka-probes and --ka-interval need --ka-time");
+    return [];
+  }
+  if (t > 32767) throw new UsageError(`--ka-time must be 0..32767, got ${t}`);
+  if (((f["--ka-probes"] as number) ?? 0) > 127) throw new UsageError(`--ka-probes must be 0..127, got ${f["--ka-probes"]}`);
+  if (((f["--ka-interval"] as number) ?? 0) > 32767) throw new UsageError(`--ka-interval must be 0..32767, got ${f["--ka-interval"]}`);
+  const out = ["--ka-time", String(t)];
+  if (f["--ka-probes"] !== undefined) out.push("--ka-probes", String(f["--ka-probes"]));
+  if (f["--ka-interval"] !== undefined) out.push("--ka-interval", String(f["--ka-interval"]));
+  return out;
+}
+
+// TLS, passed on to mote-sim (files resolved against the current directory).
+const TLS_FLAGS = {
+  "--tls": "bool", "--tls-cert": "string", "--tls-key": "string", "--tls-ciphers": "string", "--tls-version": "string",
+  "--tls-sni": "string", "--tls-client-ca": "string", "--tls-handshake-timeout": "int",
+} as const;
+
+function tlsArgs(f: Record<string, string | number | boolean>): string[] {
+  const out: string[] = [];
+  if (f["--tls"]) out.push("--tls");
+  if ((f["--tls-cert"] === undefined) !== (f["--tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  if (f["--tls-cert"] !== undefined) out.push("--tls-cert", path.resolve(f["--tls-cert"] as string), "--tls-key", path.resolve(f["--tls-key"] as string));
+  if (f["--tls-ciphers"] !== undefined) out.push("--tls-ciphers", f["--tls-ciphers"] as string);
+  if (f["--tls-version"] !== undefined) {
+    if (!["1.2", "1.3"].includes(f["--tls-version"] as string)) throw new UsageError(`--tls-version must be 1.2 or 1.3, got '${f["--tls-version"]}'`);
+    out.push("--tls-version", f["--tls-version"] as string);
+  }
+  if (f["--tls-sni"] !== undefined) {
+    const m = /^([^=]+)=([^,]+),(.+)$/.exec(f["--tls-sni"] as string);
+    if (!m) throw new UsageError(`--tls-sni needs NAME=CERT,KEY, got '${f["--tls-sni"]}'`);
+    out.push("--tls-sni", `${m[1]}=${path.resolve(m[2])},${path.resolve(m[3])}`);
+  }
+  if (f["--tls-client-ca"] !== undefined) out.push("--tls-client-ca", path.resolve(f["--tls-client-ca"] as string));
+  if (f["--tls-handshake-timeout"] !== undefined) {
+    if ((f["--tls-handshake-timeout"] as number) < 1) throw new UsageError("--tls-handshake-timeout must be at least 1 ms");
+    out.push("--tls-handshake-timeout", String(f["--tls-handshake-timeout"]));
+  }
+  return out;
+}
+
+/** The firmware's TLS words for `mote qemu --tls` (tools/tls.ts). */
+function boardTlsArgs(f: Record<string, string | number | boolean>): string[] {
+  const out = boardTlsWords();
+  if (f["--tls-ciphers"] !== undefined) out.push("--tls-ciphers", f["--tls-ciphers"] as string);
+  if (f["--tls-handshake-timeout"] !== undefined) out.push("--tls-handshake-timeout", String(f["--tls-handshake-timeout"]));
+  return out;
+}
 
 type Spec = Record<string, "string" | "int" | "bool">;
 
@@ -80,9 +169,11 @@ function checkEngine(e: unknown): void {
 }
 
 async function cmdBuild(args: string[]): Promise<number> {
-  const f = parseFlags(args, { "--board": "string", "--engine": "string", "--app": "string" });
+  const f = parseFlags(args, { "--board": "string", "--engine": "string", "--app": "string", "--dhcp": "bool", "--tls": "bool" });
   checkEngine(f["--engine"]);
-  const r = build({ board: (f["--board"] as string) || "linux", engine: f["--engine"] as string, app: f["--app"] as string });
+  const board = (f["--board"] as string) || "linux";
+  if (f["--dhcp"] && !loadBoard(board).network) throw new UsageError(`--dhcp is for lwIP boards; '${board}' has no network section`);
+  const r = build({ board, engine: f["--engine"] as string, app: f["--app"] as string, dhcp: !!f["--dhcp"], tls: !!f["--tls"] });
   console.log(path.relative(process.cwd(), r.binary));
   return 0;
 }
@@ -91,8 +182,10 @@ async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
     "--max-conns": "int", "--poll": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
+    "--flash": "string", "--image-key": "string", ...KA_FLAGS, ...TLS_FLAGS,
   });
   checkEngine(f["--engine"]);
+  const tls = tlsArgs(f);
   if (f["--board"] && f["--board"] !== "linux") throw new UsageError(`'mote sim' runs the linux board only; use 'mote qemu --board ${f["--board"]}'`);
   const port = f["--port"] === undefined ? 7681 : (f["--port"] as number);
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
@@ -103,9 +196,21 @@ async function cmdSim(args: string[]): Promise<number> {
   if (f["--poll"]) simArgs.push("--poll");
   if (f["--daemon"]) simArgs.push("--daemon");
   if (f["--lock"] !== undefined) simArgs.push("--lock", f["--lock"] as string);
+  simArgs.push(...kaArgs(f));
+  simArgs.push(...tls);
   if (f["--module"] !== undefined) {
     if (r.engine !== "wasm3") throw new UsageError(`--module needs --engine wasm3 (engine ${r.engine} has the module built in)`);
     simArgs.push("--module", path.resolve(f["--module"] as string));
+  }
+  if (f["--image-key"] !== undefined && f["--flash"] === undefined) throw new UsageError("--image-key goes with --flash");
+  if (f["--flash"] !== undefined) {
+    if (r.engine !== "wasm3") throw new UsageError(`--flash needs --engine wasm3 (engine ${r.engine} has the module built in)`);
+    if (f["--module"] !== undefined) throw new UsageError("--flash and --module exclude each other: the store holds the module");
+    const keyFile = path.resolve((f["--image-key"] as string) || DEFAULT_KEY_FILE);
+    const flash = path.resolve(f["--flash"] as string);
+    if (ensureStoreFile(flash, r.board, fs.readFileSync(r.wasm), readKey(keyFile)))
+      process.stderr.write(`mote: provisioned the image store ${flash} with ${path.relative(ROOT, r.wasm)}\n`);
+    simArgs.push("--flash", flash, "--image-key", keyFile);
   }
   return runChild(r.binary, simArgs);
 }
@@ -128,13 +233,46 @@ function runChild(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise
 }
 
 async function cmdQemu(args: string[]): Promise<number> {
-  const f = parseFlags(args, { "--board": "string", "--port": "int", "--app": "string", "--engine": "string" });
+  const f = parseFlags(args, {
+    "--board": "string", "--port": "int", "--app": "string", "--engine": "string", "--dhcp": "bool",
+    "--flash": "string", "--image-key": "string", ...KA_FLAGS,
+    "--tls": "bool", "--tls-ciphers": "string", "--tls-handshake-timeout": "int",
+  });
+  checkEngine(f["--engine"]);
   const board = loadBoard((f["--board"] as string) || "mps2-an386");
+  const tlsOn = !!(f["--tls"] || f["--tls-ciphers"] !== undefined || f["--tls-handshake-timeout"] !== undefined);
+  const fwArgs = [...kaArgs(f), ...(tlsOn ? boardTlsArgs(f) : [])];
   if (!board.qemu) throw new UsageError(`board '${board.name}' does not run under QEMU (use 'mote sim' for linux)`);
   const port = f["--port"] === undefined ? 7682 : (f["--port"] as number);
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
-  const r = build({ board: board.name, engine: f["--engine"] as string, app: f["--app"] as string });
-  return runQemu(board, r.binary, port);
+  const imageKey = f["--image-key"] !== undefined ? path.resolve(f["--image-key"] as string) : undefined;
+  const r = build({ board: board.name, engine: f["--engine"] as string, app: f["--app"] as string, dhcp: !!f["--dhcp"], imageKey, tls: tlsOn });
+  if (!r.flash) {
+    if (f["--flash"] !== undefined || imageKey) throw new UsageError(`--flash and --image-key need --engine wasm3 (engine ${r.engine} has the module built in)`);
+    return runQemu(board, r.binary, port, { firmwareArgs: fwArgs, tls: tlsOn });
+  }
+  // wasm3: the board's flash. --flash FILE persists across runs (made from
+  // the build when missing); without it, each run starts from the build's.
+  let flash = f["--flash"] !== undefined ? path.resolve(f["--flash"] as string) : path.join(r.dir, "flash-run.bin");
+  if (f["--flash"] === undefined) fs.copyFileSync(r.flash, flash);
+  else if (ensureStoreFile(flash, board, fs.readFileSync(r.wasm), readKey(imageKey || DEFAULT_KEY_FILE)))
+    process.stderr.write(`mote: provisioned the board's image store ${flash} with ${path.relative(ROOT, r.wasm)}\n`);
+  return runQemu(board, r.binary, port, { flash, firmwareArgs: fwArgs, tls: tlsOn });
+}
+
+async function cmdUpload(args: string[]): Promise<number> {
+  const f = parseFlags(args, { "--host": "string", "--port": "int", "--app": "string", "--module": "string", "--image-key": "string", "--board": "string" });
+  if (f["--app"] !== undefined && f["--module"] !== undefined) throw new UsageError("--app and --module exclude each other");
+  const port = f["--port"] === undefined ? 7681 : (f["--port"] as number);
+  if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
+  const wasm = f["--module"] !== undefined
+    ? path.resolve(f["--module"] as string)
+    : build({ board: (f["--board"] as string) || "linux", engine: "wasm3", app: f["--app"] as string }).wasm;
+  const key = readKey(path.resolve((f["--image-key"] as string) || DEFAULT_KEY_FILE));
+  const host = (f["--host"] as string) || "127.0.0.1";
+  const r = await uploadImage(host, port, fs.readFileSync(wasm), key);
+  process.stdout.write(`${r.status} ${r.body.trim()}\n`);
+  return r.status === 200 ? 0 : 1;
 }
 
 async function cmdTest(args: string[]): Promise<number> {
@@ -147,6 +285,13 @@ async function cmdTest(args: string[]): Promise<number> {
   }
   build({ board: "mps2-an386" }); // test/qemu boots this firmware
   build({ board: "mps2-an386", app: "test/apps/core-test.ts" }); // the "mps2" jest project boots this one
+  // "mps2-wasm3": the same board suites on the wasm3 firmware
+  for (const app of [undefined, "test/apps/core-test.ts"]) build({ board: "mps2-an386", engine: "wasm3", app });
+  build({ board: "mps2-an386", engine: "wasm3", dhcp: true });
+  build({ board: "mps2-an386", dhcp: true }); // test/qemu/dhcp.test.ts: the demo leasing its address
+  build({ board: "mps2-an386", tls: true }); // test/qemu/tls.test.ts: https and wss on the board
+  build({ board: "mps2-an386", tls: true, app: "test/apps/tls-vhost.ts" }); // ... and a vhost asking for TLS
+  for (const engine of ENGINES) build({ board: "linux", engine, app: "test/apps/tls-vhost.ts" }); // test/tls/vhost.test.ts
   const jest = path.join(ROOT, "node_modules/jest/bin/jest.js");
   return runChild(process.execPath, [jest, "--config", path.join(ROOT, "jest.config.js"), ...args], { ...process.env, MOTE_ROOT: ROOT });
 }
@@ -158,10 +303,12 @@ export async function main(argv: string[]): Promise<number> {
       case "build": return await cmdBuild(rest);
       case "sim": return await cmdSim(rest);
       case "qemu": return await cmdQemu(rest);
+      case "upload": return await cmdUpload(rest);
       case "test": return await cmdTest(rest);
       case "size": {
-        const f = parseFlags(rest, { "--board": "string", "--json": "bool" });
-        return await size((f["--board"] as string) || "mps2-an386", !!f["--json"]);
+        const f = parseFlags(rest, { "--board": "string", "--json": "bool", "--engine": "string" });
+        checkEngine(f["--engine"]);
+        return await size((f["--board"] as string) || "mps2-an386", !!f["--json"], f["--engine"] as string | undefined);
       }
       case "bench": {
         const f = parseFlags(rest, { "--messages": "int", "--quick": "bool" });

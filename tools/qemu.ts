@@ -10,23 +10,51 @@
 //   semihosting with status 0. QEMU is killed when that takes too long.
 import { spawn, ChildProcess } from "child_process";
 import * as net from "net";
+import * as tls from "tls";
 import { Board } from "./boards";
 
 export const QEMU = "qemu-system-arm";
 
-export function qemuArgs(board: Board, elf: string, port: number, host = "127.0.0.1"): string[] {
+export interface QemuOptions {
+  /** wasm3 firmware: the app-image store file. QEMU loads it into the
+   *  board's store region at power-on and the firmware writes every change
+   *  through to it (platform/qemu-mps2/flash.c): it is the board's flash. */
+  flash?: string;
+  /** More words for the firmware's semihosting command line. */
+  firmwareArgs?: string[];
+  /** The firmware serves TLS (built with --tls, started with --tls): the
+   *  readiness probe speaks TLS and the URL is https://. */
+  tls?: boolean;
+}
+
+/** QEMU's option syntax doubles commas inside a value. */
+const qarg = (v: string) => v.replace(/,/g, ",,");
+
+export function qemuArgs(board: Board, elf: string, port: number, host = "127.0.0.1", opts: QemuOptions = {}): string[] {
   if (!board.qemu) throw new Error(`board '${board.name}' does not run under QEMU`);
+  const words = ["mote", ...(opts.firmwareArgs || [])];
+  const extra: string[] = [];
+  if (opts.flash) {
+    if (!board.imageStore?.origin) throw new Error(`board '${board.name}' has no image store region`);
+    if (/\s/.test(opts.flash)) throw new Error(`the flash file path must not contain spaces: ${opts.flash}`);
+    extra.push("-device", `loader,file=${qarg(opts.flash)},addr=${board.imageStore.origin},force-raw=on`);
+    words.push("--flash", opts.flash);
+  }
   return [
-    "-M", board.qemu.machine, "-nographic", "-semihosting", "-kernel", elf,
+    "-M", board.qemu.machine, "-nographic",
+    "-semihosting-config", ["enable=on", "target=native", ...words.map((w) => `arg=${qarg(w)}`)].join(","),
+    "-kernel", elf, ...extra,
     // the first -nic of mps2-an386 is its LAN9118
     "-nic", `user,id=n0,hostfwd=tcp:${host}:${port}-:${board.qemu.devicePort}`,
   ];
 }
 
 /** One HTTP GET of `/` on host:port: true when an HTTP status line comes back. */
-export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000): Promise<boolean> {
+export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000, overTls = false): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, host);
+    // over TLS the probe only asks "does it serve?": the certificate is the
+    // tests' business (they verify it against the test CA)
+    const s = overTls ? tls.connect({ port, host, rejectUnauthorized: false, servername: "localhost" }) : net.connect(port, host);
     let got = "";
     const done = (ok: boolean) => {
       clearTimeout(t);
@@ -34,7 +62,7 @@ export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000):
       resolve(ok);
     };
     const t = setTimeout(() => done(false), timeoutMs);
-    s.on("connect", () => s.write(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`));
+    s.on(overTls ? "secureConnect" : "connect", () => s.write(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`));
     s.on("data", (d) => {
       got += d.toString("latin1");
       if (/^HTTP\/1\.[01] \d{3} /.test(got)) done(true);
@@ -45,11 +73,11 @@ export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000):
 }
 
 /** Polls until the board answers HTTP (bounded); false when it never did. */
-export async function waitForHttp(port: number, opts: { attempts?: number; intervalMs?: number; alive?: () => boolean } = {}): Promise<boolean> {
+export async function waitForHttp(port: number, opts: { attempts?: number; intervalMs?: number; alive?: () => boolean; tls?: boolean } = {}): Promise<boolean> {
   const attempts = opts.attempts ?? 40;
   for (let i = 0; i < attempts; i++) {
     if (opts.alive && !opts.alive()) return false;
-    if (await httpAnswers(port)) return true;
+    if (await httpAnswers(port, "127.0.0.1", opts.tls ? 5000 : 2000, !!opts.tls)) return true;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
   return false;
@@ -74,10 +102,10 @@ export function stopQemu(proc: ChildProcess, graceMs = 6000): Promise<void> {
   });
 }
 
-export async function runQemu(board: Board, elf: string, port: number): Promise<number> {
+export async function runQemu(board: Board, elf: string, port: number, opts: QemuOptions = {}): Promise<number> {
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we
   // ask the firmware to stop instead of QEMU dying at once.
-  const proc = spawn(QEMU, qemuArgs(board, elf, port), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const proc = spawn(QEMU, qemuArgs(board, elf, port, "127.0.0.1", opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
   const reap = () => proc.kill("SIGKILL");
   process.on("exit", reap);
   proc.stdin!.on("error", () => {}); // QEMU gone: nothing to ask
@@ -96,9 +124,9 @@ export async function runQemu(board: Board, elf: string, port: number): Promise<
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const up = await waitForHttp(port, { alive: () => proc.exitCode === null && proc.signalCode === null });
+    const up = await waitForHttp(port, { alive: () => proc.exitCode === null && proc.signalCode === null, tls: opts.tls });
     if (up && !stopping) {
-      process.stdout.write(`listening on http://127.0.0.1:${port}/\n`);
+      process.stdout.write(`listening on ${opts.tls ? "https" : "http"}://127.0.0.1:${port}/\n`);
     } else if (!up && !stopping) {
       process.stderr.write(`mote qemu: the board did not answer HTTP on 127.0.0.1:${port}; stopping it\n`);
       await stopQemu(proc, 2000);

@@ -3,9 +3,11 @@
 // Cortex-M boards (mps2-an386): the linked ELF's sections, attributed to the
 // object that put each input section there through the linker map file
 // (build-arm.ts links with -Wl,-Map=mote.map). Parts:
-//   core    the core module as C (wasm2c's core.c)
-//   engine  mote's wasm2c runtime and engine glue (platform/engines/wasm2c/)
-//           and the common driver (platform/common/)
+//   core    the core module as C (wasm2c's core.c); with wasm3 the module
+//           is not in the firmware but in the app-image store (appImage)
+//   engine  the engine: mote's wasm2c runtime and glue, or the wasm3
+//           interpreter (vendor/wasm3) and its glue (platform/engines/*),
+//           and the common driver, image store and SHA-256 (platform/common/)
 //   lwip    lwIP itself (vendor/lwip)
 //   port    the lwIP socket port (platform/lwip/) and the board's platform
 //           folder (start-up, UART, Ethernet driver, newlib stubs)
@@ -18,12 +20,13 @@
 // core logs at start-up, read here by running mote_init on the module in
 // Node with the board's limits), lwIP's tcp_pcb and the port's slot.
 //
+// Without --engine a board is reported for each engine it can run.
 // linux: the simulator binary's sections per engine.
 import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
 import { build, ROOT, ENGINES } from "./build";
-import { loadBoard, isArmBoard, Board } from "./boards";
+import { loadBoard, isArmBoard, Board, Budget } from "./boards";
 
 export const PARTS = ["core", "engine", "lwip", "port", "libc", "reserved", "other"] as const;
 export type Part = (typeof PARTS)[number];
@@ -56,6 +59,9 @@ export interface ArmSize {
     lwipPools: Record<string, number>;
     coreTablesBytes: number | null; // what mote_init takes from the linear memory
   };
+  /** wasm3: the module image, kept in the app-image store (flash outside
+   *  the firmware, two slots), not in the firmware. */
+  appImage: { bytes: number; slotBytes: number; storeBytes: number } | null;
   perConnection: {
     coreRecordBytes: number | null;
     tcpPcbBytes: number | null;
@@ -77,7 +83,7 @@ export function partOf(file: string): Part {
   if (/\.a\(/.test(f) || /\/lib[^/]*\.a$/.test(f)) return "libc";
   const base = path.basename(f);
   if (/_gen_core\.o$/.test(base)) return "core";
-  if (/^platform_engines_/.test(base) || /^platform_common_/.test(base)) return "engine";
+  if (/^platform_engines_/.test(base) || /^platform_common_/.test(base) || /^vendor_wasm3_/.test(base)) return "engine";
   if (/^vendor_lwip_/.test(base)) return "lwip";
   if (/^platform_/.test(base)) return "port";
   return "other";
@@ -161,6 +167,11 @@ export async function coreFigures(wasmFile: string, board: Board): Promise<{ rec
       log_emit: (_lvl: number, ptr: number, len: number) => lines.push(Buffer.from(memory!.buffer, ptr, len).toString("utf8")),
       sock_listen: () => 0,
       random_fill: (ptr: number, len: number) => new Uint8Array(memory!.buffer, ptr, len).fill(0),
+      // no DEFLATE codec here (INIT_DEFLATE is not set): every z_* call answers Z_ERR_STATE (-3)
+      z_open: () => -3,
+      z_inflate: () => -3,
+      z_deflate: () => -3,
+      z_close: () => {},
     };
     const mod = await WebAssembly.compile(fs.readFileSync(wasmFile));
     const imports: Record<string, Record<string, any>> = {};
@@ -187,15 +198,20 @@ export async function coreFigures(wasmFile: string, board: Board): Promise<{ rec
     const line = lines.find((s) => /mote core: \d+ connections x \d+ B/.test(s));
     if (!line) return null;
     const rec = parseInt(/connections x (\d+) B/.exec(line)![1], 10);
-    const tables = /\((\d+) KiB tables\)/.exec(line);
-    return { recordBytes: rec, tablesBytes: tables ? parseInt(tables[1], 10) * 1024 : 0 };
+    const tables = /; tables (\d+) B;/.exec(line);
+    return { recordBytes: rec, tablesBytes: tables ? parseInt(tables[1], 10) : 0 };
   } catch {
     return null;
   }
 }
 
-export async function armSize(board: Board): Promise<ArmSize> {
-  const r = build({ board: board.name, quiet: true });
+/** The engines a board's firmware can be built for. */
+export function boardEngines(board: Board): string[] {
+  return ENGINES.filter((e) => e === "wasm2c" || (board.wasm3 && board.imageStore?.origin));
+}
+
+export async function armSize(board: Board, engine = board.engine): Promise<ArmSize> {
+  const r = build({ board: board.name, engine, quiet: true });
   const elf = r.binary;
   const mapFile = path.join(path.dirname(elf), "mote.map");
   if (!fs.existsSync(mapFile)) throw new Error(`${mapFile} is missing: the link writes it (tools/build-arm.ts)`);
@@ -258,6 +274,9 @@ export async function armSize(board: Board): Promise<ArmSize> {
     ramAvailable: board.memory!.ram.bytes,
     sections,
     parts,
+    appImage: r.engine === "wasm3" && board.imageStore
+      ? { bytes: fs.statSync(r.wasm).size, slotBytes: board.imageStore.slotBytes, storeBytes: 2 * board.imageStore.slotBytes }
+      : null,
     ram: {
       wasmMemoryBytes: sym("wasm_memory") || board.wasm!.memoryBytes,
       stackBytes: sec(".stack"),
@@ -293,7 +312,7 @@ const num = (n: number) => String(n).padStart(8);
 
 const PART_LABEL: Record<Part, string> = {
   core: "core module (wasm2c core.c)",
-  engine: "engine (wasm2c runtime, glue, driver)",
+  engine: "engine (runtime/interpreter, glue, driver)",
   lwip: "lwIP",
   port: "port + board (platform/lwip, qemu-mps2)",
   libc: "C library (newlib-nano, libm, libgcc)",
@@ -306,6 +325,8 @@ export function formatArm(s: ArmSize): string {
   out.push(`${s.board} (${s.engine}), ${s.elf}`);
   out.push(`flash ${s.flashBytes} B (${kb(s.flashBytes)}) of ${kb(s.flashAvailable)}: text+rodata+data`);
   out.push(`RAM   ${s.ramBytes} B (${kb(s.ramBytes)}) of ${kb(s.ramAvailable)}: data+bss (WebAssembly memory, stack and heap included)`);
+  if (s.appImage)
+    out.push(`app image ${s.appImage.bytes} B in the image store (${s.appImage.storeBytes} B of flash outside the firmware: 2 slots of ${s.appImage.slotBytes} B)`);
   out.push("");
   out.push(`${pad("part", 42)}${"text".padStart(8)}${"rodata".padStart(8)}${"data".padStart(8)}${"bss".padStart(8)}${"flash".padStart(8)}${"RAM".padStart(8)}`);
   for (const p of PARTS) {
@@ -315,9 +336,10 @@ export function formatArm(s: ArmSize): string {
   }
   out.push("");
   out.push("RAM details:");
-  out.push(`  WebAssembly linear memory  ${s.ram.wasmMemoryBytes} B` + (s.ram.coreTablesBytes !== null ? ` (core tables at init: ${s.ram.coreTablesBytes} B)` : ""));
+  out.push(`  WebAssembly linear memory  ${s.ram.wasmMemoryBytes} B` + (s.engine === "wasm3" ? " (wasm3: allocated from the C heap)" : "") + (s.ram.coreTablesBytes !== null ? ` (core tables at init: ${s.ram.coreTablesBytes} B)` : ""));
   out.push(`  stack                      ${s.ram.stackBytes} B`);
-  out.push(`  C heap (newlib)            ${s.ram.heapBytes} B`);
+  out.push(`  C heap (newlib)            ${s.ram.heapBytes} B` +
+    (s.engine === "wasm3" ? " (wasm3: linear memory, compiled code, runtime; use measured by test/qemu/memory.test.ts)" : ""));
   out.push(`  lwIP heap (MEM_SIZE)       ${s.ram.lwipHeapBytes} B`);
   out.push(`  lwIP pools                 ${s.ram.lwipPoolBytes} B (${Object.entries(s.ram.lwipPools).map(([k, v]) => `${k} ${v}`).join(", ")})`);
   const pc = s.perConnection;
@@ -336,12 +358,32 @@ export function formatLinux(s: LinuxSize): string {
   return out.join("\n") + "\n";
 }
 
-export async function size(boardName: string, json: boolean): Promise<number> {
+/** Both engines side by side: the totals and what moves between them. */
+export function formatCompare(sizes: ArmSize[]): string {
+  const out = ["", `engines compared (${sizes[0].board}):`];
+  for (const s of sizes) {
+    const fw = s.flashBytes;
+    const img = s.appImage ? s.appImage.bytes : 0;
+    out.push(`  ${pad(s.engine, 8)} firmware flash ${num(fw)} B` + (img ? ` + app image ${img} B in the store` : " (app compiled in)") +
+      `; RAM ${num(s.ramBytes)} B (C heap ${s.ram.heapBytes} B)`);
+  }
+  return out.join("\n") + "\n";
+}
+
+export async function size(boardName: string, json: boolean, engine?: string): Promise<number> {
   const board = loadBoard(boardName);
   if (isArmBoard(board)) {
     if (!board.platform) throw new Error(`board '${board.name}' has no firmware build yet`);
-    const s = await armSize(board);
-    process.stdout.write(json ? JSON.stringify(s, null, 2) + "\n" : formatArm(s));
+    if (engine && !boardEngines(board).includes(engine)) throw new Error(`board '${board.name}' does not run engine '${engine}' (it runs ${boardEngines(board).join(", ")})`);
+    if (engine) {
+      const s = await armSize(board, engine);
+      process.stdout.write(json ? JSON.stringify(s, null, 2) + "\n" : formatArm(s));
+      return 0;
+    }
+    const all: ArmSize[] = [];
+    for (const e of boardEngines(board)) all.push(await armSize(board, e));
+    if (json) process.stdout.write(JSON.stringify({ board: board.name, engines: Object.fromEntries(all.map((s) => [s.engine, s])) }, null, 2) + "\n");
+    else process.stdout.write(all.map(formatArm).join("\n") + (all.length > 1 ? formatCompare(all) : ""));
     return 0;
   }
   if (board.name === "linux") {
@@ -355,7 +397,7 @@ export async function size(boardName: string, json: boolean): Promise<number> {
 /** Checks `mote size` figures against a board's budget: one line per total
  *  over its limit, naming the parts that grew since the budget's measured
  *  figures (largest growth first). Empty when within budget. */
-export function checkBudget(s: { flashBytes: number; ramBytes: number; parts: Record<string, { flash: number; ram: number }> }, budget: NonNullable<Board["budget"]>): string[] {
+export function checkBudget(s: { flashBytes: number; ramBytes: number; parts: Record<string, { flash: number; ram: number }> }, budget: Budget): string[] {
   const out: string[] = [];
   const measured = budget.measured?.parts || {};
   for (const [kind, total, limit, idx] of [

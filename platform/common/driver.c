@@ -1,6 +1,8 @@
 /* The engine-neutral driver: logging, start-up and the trap policy.
  * Uses only engine.h and port.h. */
 #include "driver.h"
+#include "image_store.h"
+#include "zcodec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,9 +127,14 @@ static void put_u32le(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)(v >> 24);
 }
 
-/* open + version + limits + init; 0 or -1 (logged). */
+/* open + version + limits + init; 0, or -1 (logged) after which
+ * last_open_status tells an engine that ran out of memory
+ * (MOTE_ENGINE_NO_MEMORY: not the image's fault) from the rest. */
+static int last_open_status;
 static int bring_up(void) {
+  mote_z_close_all(); /* codec states of a previous core's connections (zcodec.h) */
   int st = mote_engine_open();
+  last_open_status = st;
   if (st != 0) {
     mote_err("engine %s: instantiate failed (%s)", mote_engine_name(), mote_trap_name(st));
     return -1;
@@ -135,7 +142,7 @@ static int bring_up(void) {
   uint32_t ver = 0;
   st = mote_engine_abi_version(&ver);
   if (st == 0 && ver != MOTE_ABI_VERSION) {
-    mote_err("core ABI version %u, port expects %u: rebuild", ver, (unsigned)MOTE_ABI_VERSION);
+    mote_err("core ABI version %u, port expects %u: rebuild", (unsigned)ver, (unsigned)MOTE_ABI_VERSION);
     goto fail;
   }
   uint8_t *blk = NULL;
@@ -153,7 +160,11 @@ static int bring_up(void) {
   put_u32le(blk + MOTE_LIM_LOG_LEVEL, limits.log_level);
   put_u32le(blk + MOTE_LIM_MAX_MESSAGE, limits.max_message);
   put_u32le(blk + MOTE_LIM_PORT, limits.port);
-  put_u32le(blk + MOTE_LIM_FLAGS, limits.flags);
+  put_u32le(blk + MOTE_LIM_KA_TIME, limits.ka_time);
+  put_u32le(blk + MOTE_LIM_KA_PROBES, limits.ka_probes);
+  put_u32le(blk + MOTE_LIM_KA_INTERVAL, limits.ka_interval);
+  put_u32le(blk + MOTE_LIM_FLAGS, limits.flags | (mote_image_store_active() ? MOTE_INIT_IMAGE_STORE : 0) |
+                                       (mote_z_available() ? MOTE_INIT_DEFLATE : 0));
   int32_t rc = 0;
   st = mote_engine_init(port_now_ms(), &rc);
   if (st != 0) {
@@ -173,14 +184,17 @@ fail:
 
 int mote_drv_start(const struct mote_limits *lim) {
   limits = *lim;
-  if (bring_up() < 0) return -1;
+  /* an image that does not start gives way to the other slot's */
+  while (bring_up() < 0)
+    if (mote_image_fallback(last_open_status != MOTE_ENGINE_NO_MEMORY) < 0) return -1;
   started = 1;
-  mote_info("core up on engine %s (memory %u bytes)", mote_engine_name(), mote_engine_mem_size());
+  mote_info("core up on engine %s (memory %u bytes)", mote_engine_name(), (unsigned)mote_engine_mem_size());
   return 0;
 }
 
 void mote_drv_stop(void) {
   mote_engine_close();
+  mote_z_close_all();
   started = 0;
 }
 
@@ -198,7 +212,7 @@ static int failed(int st, const char *export) {
     return MOTE_DRV_FATAL;
   }
   restarts++;
-  mote_notice("core restarted after trap (%u so far)", restarts);
+  mote_notice("core restarted after trap (%u so far)", (unsigned)restarts);
   return MOTE_DRV_RESTARTED;
 }
 
@@ -231,7 +245,34 @@ int mote_drv_closed(uint32_t conn, uint32_t reason) {
   return check(mote_engine_closed(conn, reason), "mote_closed");
 }
 
+/* The switch to an uploaded image (image_store.c): the old core shuts down
+ * (WebSocket peers get close 1001 queued), the port drops every connection,
+ * and the new image starts; if it does not, it is revoked and the previous
+ * one starts again. */
+static int switch_image(void) {
+  uint32_t open_conns = 0;
+  mote_notice("switching to the uploaded image");
+  mote_engine_shutdown(&open_conns);
+  port_reset();
+  mote_engine_close();
+  mote_image_switch_begin();
+  while (bring_up() < 0) {
+    if (mote_image_fallback(last_open_status != MOTE_ENGINE_NO_MEMORY) < 0) {
+      mote_err("no image starts: giving up");
+      dead = 1;
+      return MOTE_DRV_FATAL;
+    }
+  }
+  mote_notice("core up on the image of slot %d", mote_image_store_slot(NULL));
+  return MOTE_DRV_RESTARTED;
+}
+
 int mote_drv_tick(uint32_t now_ms, uint32_t *next_ms) {
+  if (dead) return MOTE_DRV_FATAL;
+  if (mote_image_switch_pending()) {
+    *next_ms = 0;
+    return switch_image();
+  }
   int st = mote_engine_tick(now_ms, next_ms);
   if (st != 0) *next_ms = 0; /* tick the new instance soon */
   return check(st, "mote_tick");

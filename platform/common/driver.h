@@ -60,6 +60,10 @@ struct mote_limits {
   uint32_t max_message;
   uint32_t port;
   uint32_t flags;
+  /* TCP keepalive for every listener, seconds (0: the vhosts' own) */
+  uint32_t ka_time;
+  uint32_t ka_probes;
+  uint32_t ka_interval;
 };
 
 #define MOTE_DRV_OK 0

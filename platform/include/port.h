@@ -19,6 +19,19 @@
  * port's default) and MOTE_LISTEN_* flags. Returns a listener id >= 0 or a
  * negative errno. */
 int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags);
+/* TCP keepalive for every connection accepted on `listener` from now on
+ * (seconds; probes or interval_s 0: the stack's default). When the stack
+ * gives up on a peer, the port reports mote_closed(MOTE_CLOSED_TIMEOUT).
+ * Returns 0 or a negative errno (keepalive stays off). */
+int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s);
+/* TLS on a listener (a vhost's certificate): cert and key name PEM files read
+ * through the port's file operations, ciphers the allowed suites (IANA
+ * names, ':'-separated; empty: the port's default). Strings are not
+ * NUL-terminated. Returns 0, or a negative errno after logging why (-ENOSYS
+ * 38: this firmware has no TLS; -EINVAL 22: a file or name refused). A
+ * port's own TLS settings (command line) may take precedence. */
+int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
+                      const char *ciphers, uint32_t ciphers_len);
 /* Returns bytes taken (0..len) or -1 when the connection is broken; the
  * port then reports mote_closed() later, from its loop. */
 int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len);
@@ -28,6 +41,15 @@ void port_sock_pause_rx(uint32_t conn, uint32_t paused);
 void port_sock_close(uint32_t conn, uint32_t mode);
 /* Fill buf with cryptographically random bytes. */
 void port_random(uint8_t *buf, uint32_t len);
+
+/* The app-image store imports (image_begin ...; MOTE_IMG_* results). One
+ * implementation for every port: platform/common/image_store.c, which
+ * answers MOTE_IMG_ERR_NO_STORE when the port started no store. */
+int32_t port_image_begin(uint32_t len, const uint8_t *tag, uint32_t tag_len);
+int32_t port_image_write(uint32_t offset, const uint8_t *buf, uint32_t len);
+int32_t port_image_finish(void);
+void port_image_abort(void);
+void port_image_activate(void);
 
 /* ---- services for the driver ------------------------------------------- */
 

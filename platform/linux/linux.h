@@ -49,6 +49,9 @@ struct sim_config {
   int iface_v6;          /* iface is an IPv6 literal */
   uint32_t nslots;       /* connection table size */
   int use_poll;
+  int tls;                   /* --tls: every listener speaks TLS (platform/tls/) */
+  struct mote_tls_server *tls_server; /* the command line's configuration (with --tls) */
+  uint32_t tls_handshake_ms; /* a handshake not done by then is closed */
 };
 
 int sock_init(const struct sim_config *cfg); /* allocate tables, open the loop */
@@ -66,6 +69,9 @@ void sock_stop_accepting(void);
 /* Report every open connection closed (CLOSED_SHUTDOWN), close everything. */
 void sock_shutdown_all(void);
 void sock_free(void);
+/* Print "listening on http(s)://HOST:PORT/" for the first listener, once
+ * the core is up (a vhost may have turned TLS on after listening). */
+void sock_announce(void);
 
 /* ---- sys.c -------------------------------------------------------------- */
 
@@ -74,6 +80,10 @@ uint32_t sim_now_ms(void);
 /* daemon.c: --daemon (lws_daemonize). begin() returns in the daemon only
  * (the starting process exits from it: 0 once ready() is called, 1 if the
  * daemon dies first); -1 when the lock file is held or fork fails. */
+/* flash.c: the app-image store's region as a file of exactly 2 slots. */
+struct mote_flash;
+int sim_flash_open(const char *path, uint32_t slot_bytes, uint32_t erase_bytes, struct mote_flash *out);
+
 int sim_daemon_begin(const char *lock_path);
 void sim_daemon_ready(void);
 void sim_daemon_end(void);

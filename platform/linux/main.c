@@ -1,6 +1,7 @@
 /* mote-sim: the Linux host simulator. Command line, connection table size,
  * signals, and the service loop around sock.c and the driver. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,24 +16,52 @@
 
 #include "board_config.h"
 #include "../common/driver.h"
+#include "../common/image_store.h"
+#include "../common/zcodec.h"
 #include "engine.h"
 #include "linux.h"
 #include "mote_abi.h"
+#include "../tls/tls.h"
+
+#ifndef MOTE_TLS_TEST_DIR /* the test certificates tools/bootstrap.js makes */
+#define MOTE_TLS_TEST_DIR "vendor/tls"
+#endif
+#define TLS_HANDSHAKE_MS_DEFAULT 10000
 
 #define SHUTDOWN_GRACE_MS 3000
 
 static const char USAGE[] =
-    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--module FILE]\n"
-    "                [--daemon [--lock FILE]] [--help]\n"
+    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--no-deflate] [--module FILE]\n"
+    "                [--flash FILE --image-key FILE]\n"
+    "                [--daemon [--lock FILE]] [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
     "  --port N       TCP port to listen on (default 7681; 0 = any free port)\n"
     "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
     "  --max-conns N  cap the connection table (default: RLIMIT_NOFILE minus descriptors in use)\n"
     "  --poll         use poll(2) instead of epoll\n"
+    "  --no-deflate   never negotiate permessage-deflate (RFC 7692), whatever the app allows\n"
     "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
     "                 this binary, else the one the build produced)\n"
+    "  --flash FILE   run the image from this app-image store (wasm3 engine only; a file of\n"
+    "                 2 slots, provisioned by `mote sim --flash`); PUT /.mote/image replaces it\n"
+    "  --image-key FILE  the device key of the store (64 hex digits): image tags are\n"
+    "                 HMAC-SHA256(key, image)\n"
     "  --daemon       detach (lws_daemonize): exit once the server listens; stdio to /dev/null\n"
     "  --lock FILE    the daemon's lock file, holding its pid (default /tmp/mote-sim-PORT.lock)\n"
+    "  --ka-time S    TCP keepalive on every connection, overriding the vhosts' ka_time: probe after\n"
+    "                 S s idle (lws ka_time); a peer silent for S + N * I s is closed\n"
+    "  --ka-probes N  probes before giving up (default: the system's, tcp_keepalive_probes)\n"
+    "  --ka-interval S  seconds between probes (default: the system's, tcp_keepalive_intvl)\n"
+    "  --tls          serve TLS (https://, wss://) on every listener; without --tls-cert, the\n"
+    "                 test certificates setup made (" MOTE_TLS_TEST_DIR "/ecdsa.crt and rsa.crt)\n"
+    "  --tls-cert FILE --tls-key FILE  a certificate (PEM, chain after it) and its key; repeat\n"
+    "                 for more (e.g. one ECDSA, one RSA: the client's suites choose); implies --tls\n"
+    "  --tls-ciphers LIST  allowed suites (lws ssl_cipher_list), ':'-separated IANA names, e.g.\n"
+    "                 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:TLS_AES_128_GCM_SHA256\n"
+    "  --tls-sni NAME=CERT,KEY  the certificate for clients asking for NAME (SNI; *.domain allowed)\n"
+    "  --tls-version V  1.2 (default) or 1.3: mbedTLS 3.4's server speaks one of them\n"
+    "  --tls-client-ca FILE  require client certificates issued by this CA\n"
+    "  --tls-handshake-timeout MS  close handshakes not done by then (default 10000)\n"
     "  --help         this text\n";
 
 static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg) {
@@ -61,9 +90,47 @@ struct args {
   int use_poll;
   uint32_t debug_fault;
   const char *module; /* --module, NULL: default */
+  const char *flash;  /* --flash: app-image store file */
+  const char *image_key;
   int daemon;
   const char *lock;
+  int tls; /* --tls and its options */
+  uint32_t tls_handshake_ms;
+  struct mote_tls_server_opts tls_opts;
+  uint32_t ka_time, ka_probes, ka_interval; /* --ka-*; ka_time 0: the vhosts' own */
 };
+
+static void parse_tls_arg(struct args *a, const char *name, const char *val) {
+  struct mote_tls_server_opts *o = &a->tls_opts;
+  a->tls = 1;
+  if (!strcmp(name, "--tls-cert")) {
+    if (o->ncerts == MOTE_TLS_MAX_CERTS) usage_error("at most " "4" " --tls-cert options%s", "");
+    o->certs[o->ncerts++].cert = val;
+  } else if (!strcmp(name, "--tls-key")) {
+    if (o->ncerts == 0 || o->certs[o->ncerts - 1].key) usage_error("option '--tls-key %s' needs a --tls-cert before it", val);
+    o->certs[o->ncerts - 1].key = val;
+  } else if (!strcmp(name, "--tls-ciphers")) {
+    o->ciphers = val;
+  } else if (!strcmp(name, "--tls-version")) {
+    if (strcmp(val, "1.2") && strcmp(val, "1.3")) usage_error("option '--tls-version' needs 1.2 or 1.3, got '%s'", val);
+    o->tls13 = !strcmp(val, "1.3");
+  } else if (!strcmp(name, "--tls-client-ca")) {
+    o->client_ca = val;
+  } else if (!strcmp(name, "--tls-handshake-timeout")) {
+    a->tls_handshake_ms = parse_uint(name, val, 3600000);
+    if (a->tls_handshake_ms == 0) usage_error("option '--tls-handshake-timeout' needs at least 1 ms, got '%s'", val);
+  } else { /* --tls-sni NAME=CERT,KEY */
+    if (o->nsni == MOTE_TLS_MAX_SNI) usage_error("at most 8 --tls-sni options%s", "");
+    char *copy = strdup(val); /* lives until exit, like argv */
+    char *eq = copy ? strchr(copy, '=') : NULL, *comma = eq ? strchr(eq, ',') : NULL;
+    if (!eq || !comma || eq == copy || comma == eq + 1 || !comma[1]) usage_error("option '--tls-sni' needs NAME=CERT,KEY, got '%s'", val);
+    *eq = *comma = 0;
+    struct mote_tls_sni *e = &o->sni[o->nsni++];
+    e->name = copy;
+    e->ck.cert = eq + 1;
+    e->ck.key = comma + 1;
+  }
+}
 
 static void parse_args(int argc, char **argv, struct args *a) {
   for (int i = 1; i < argc; i++) {
@@ -77,18 +144,32 @@ static void parse_args(int argc, char **argv, struct args *a) {
     } else {
       snprintf(name, sizeof name, "%s", arg);
     }
-    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll") || !strcmp(name, "--daemon");
+    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll") || !strcmp(name, "--daemon") ||
+                  !strcmp(name, "--tls") || !strcmp(name, "--no-deflate");
+    int is_tls = !strcmp(name, "--tls-cert") || !strcmp(name, "--tls-key") || !strcmp(name, "--tls-ciphers") ||
+                 !strcmp(name, "--tls-sni") || !strcmp(name, "--tls-client-ca") || !strcmp(name, "--tls-handshake-timeout") ||
+                 !strcmp(name, "--tls-version");
     int is_val = !strcmp(name, "--port") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
-                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock");
-    if (!is_bool && !is_val) usage_error("unknown option '%s'", arg);
+                 !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock") ||
+                 !strcmp(name, "--flash") || !strcmp(name, "--image-key") ||
+                 !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval");
+    if (!is_bool && !is_val && !is_tls) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
       if (!strcmp(name, "--poll")) {
         a->use_poll = 1;
         continue;
       }
+      if (!strcmp(name, "--no-deflate")) {
+        mote_z_enable(0); /* the driver then leaves MOTE_INIT_DEFLATE out */
+        continue;
+      }
       if (!strcmp(name, "--daemon")) {
         a->daemon = 1;
+        continue;
+      }
+      if (!strcmp(name, "--tls")) {
+        a->tls = 1;
         continue;
       }
       fputs(USAGE, stdout);
@@ -106,6 +187,12 @@ static void parse_args(int argc, char **argv, struct args *a) {
     } else if (!strcmp(name, "--debug-fault")) a->debug_fault = parse_uint(name, val, UINT32_MAX);
     else if (!strcmp(name, "--module")) a->module = val;
     else if (!strcmp(name, "--lock")) a->lock = val;
+    else if (!strcmp(name, "--ka-time")) a->ka_time = parse_uint(name, val, 32767);
+    else if (!strcmp(name, "--ka-probes")) a->ka_probes = parse_uint(name, val, 127);
+    else if (!strcmp(name, "--ka-interval")) a->ka_interval = parse_uint(name, val, 32767);
+    else if (!strcmp(name, "--flash")) a->flash = val;
+    else if (!strcmp(name, "--image-key")) a->image_key = val;
+    else if (is_tls) parse_tls_arg(a, name, val);
     else a->iface = val;
   }
 }
@@ -204,6 +291,35 @@ static uint8_t *read_image(const char *path, uint32_t *len) {
   return buf;
 }
 
+/* The store's device key: a file of 64 hex digits (whitespace around them
+ * ignored). 0, or -1 after printing why. */
+static int read_key(const char *path, uint8_t key[MOTE_IMAGE_KEY_BYTES]) {
+  FILE *f = fopen(path, "r");
+  char text[160];
+  size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f) fclose(f);
+  if (!f) {
+    fprintf(stderr, "mote-sim: cannot read the image key %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  text[n] = 0;
+  char *p = text;
+  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+  for (int i = 0; i < MOTE_IMAGE_KEY_BYTES; i++) {
+    unsigned v;
+    if (sscanf(p + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)p[2 * i]) || !isxdigit((unsigned char)p[2 * i + 1])) {
+      fprintf(stderr, "mote-sim: the image key %s must hold 64 hex digits (32 bytes)\n", path);
+      return -1;
+    }
+    key[i] = (uint8_t)v;
+  }
+  if (isxdigit((unsigned char)p[2 * MOTE_IMAGE_KEY_BYTES])) {
+    fprintf(stderr, "mote-sim: the image key %s must hold 64 hex digits (32 bytes), not more\n", path);
+    return -1;
+  }
+  return 0;
+}
+
 static volatile sig_atomic_t signals;
 static void on_signal(int sig) {
   (void)sig;
@@ -213,13 +329,23 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
   struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT};
   parse_args(argc, argv, &a);
-  struct sim_config cfg = {.port = a.port, .iface = a.iface, .use_poll = a.use_poll};
+  struct sim_config cfg = {.port = a.port, .iface = a.iface, .use_poll = a.use_poll, .tls = a.tls,
+                           .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : TLS_HANDSHAKE_MS_DEFAULT};
+  if (a.tls_opts.ncerts && !a.tls_opts.certs[a.tls_opts.ncerts - 1].key)
+    usage_error("option '--tls-cert %s' needs a --tls-key after it", a.tls_opts.certs[a.tls_opts.ncerts - 1].cert);
+  if (a.tls && a.tls_opts.ncerts == 0) {
+    /* the test certificates: ECDSA P-256 and RSA-2048 for localhost */
+    a.tls_opts.certs[0] = (struct mote_tls_certkey){MOTE_TLS_TEST_DIR "/ecdsa.crt", MOTE_TLS_TEST_DIR "/ecdsa.key"};
+    a.tls_opts.certs[1] = (struct mote_tls_certkey){MOTE_TLS_TEST_DIR "/rsa.crt", MOTE_TLS_TEST_DIR "/rsa.key"};
+    a.tls_opts.ncerts = 2;
+  }
   struct sockaddr_storage ss;
   socklen_t sl;
   int fam = sock_parse_iface(a.iface, a.port, &ss, &sl);
   if (fam < 0) usage_error("option '--iface' needs an IPv4 or IPv6 address, got '%s'", a.iface);
   cfg.iface_v6 = fam == 6;
   if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
+  if ((a.ka_probes || a.ka_interval) && !a.ka_time) usage_error("options '--ka-probes' and '--ka-interval' need --ka-time%s", "");
   char lock_default[64];
   if (a.daemon) {
     if (!a.lock) {
@@ -236,7 +362,19 @@ int main(int argc, char **argv) {
   const char *module = NULL;
   uint8_t *image = NULL;
   uint32_t image_len = 0;
-  if (mote_engine_uses_image()) {
+  if (a.flash && !mote_engine_uses_image())
+    usage_error("option '--flash' needs the wasm3 engine; this binary runs %s, with the module built in", mote_engine_name());
+  if (a.flash && a.module) usage_error("options '--flash' and '--module' exclude each other: the store holds the module%s", "");
+  if (!!a.flash != !!a.image_key) usage_error("options '--flash' and '--image-key' go together%s", "");
+  if (a.flash) {
+    struct mote_flash fl;
+    uint8_t key[MOTE_IMAGE_KEY_BYTES];
+    if (read_key(a.image_key, key) < 0) return 1;
+    if (sim_flash_open(a.flash, MOTE_BOARD_IMAGE_SLOT_BYTES, MOTE_BOARD_IMAGE_ERASE_BYTES, &fl) < 0) return 1;
+    if (mote_image_store_init(&fl, key) < 0) return 1;
+    memset(key, 0, sizeof key);
+    module = a.flash;
+  } else if (mote_engine_uses_image()) {
     module = image_path(a.module, exe_dir, sizeof exe_dir);
     if (!(image = read_image(module, &image_len))) return 1;
     mote_engine_set_image(image, image_len);
@@ -262,6 +400,14 @@ int main(int argc, char **argv) {
   sigdelset(&waitmask, SIGINT);
   sigdelset(&waitmask, SIGTERM);
 
+  if (a.tls) {
+    cfg.tls_server = mote_tls_server_create(&a.tls_opts);
+    if (!cfg.tls_server) return 1; /* logged: which file or name */
+    mote_notice("tls: TLS %s, %u certificate(s), %u SNI name(s)%s%s%s; handshake timeout %u ms",
+                a.tls_opts.tls13 ? "1.3" : "1.2 (or 1.3 by the cipher list)", a.tls_opts.ncerts, a.tls_opts.nsni,
+                a.tls_opts.ciphers ? ", suites " : "", a.tls_opts.ciphers ? a.tls_opts.ciphers : "",
+                a.tls_opts.client_ca ? ", client certificates required" : "", cfg.tls_handshake_ms);
+  }
   cfg.nslots = table_size(a.max_conns);
   if (cfg.nslots == 0) return 1;
   if (sock_init(&cfg) < 0) {
@@ -269,7 +415,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   mote_notice("mote-sim: board %s, engine %s, %s loop", MOTE_BOARD_NAME, mote_engine_name(), loop_name());
-  if (module) mote_notice("module image %s (%u bytes)", module, image_len);
+  if (a.flash) mote_notice("app-image store %s", a.flash);
+  else if (module) mote_notice("module image %s (%u bytes)", module, image_len);
 
   struct mote_limits lim = {
       .max_conns = cfg.nslots,
@@ -282,6 +429,9 @@ int main(int argc, char **argv) {
       .max_message = MOTE_BOARD_MAX_MESSAGE,
       .port = a.port,
       .flags = cfg.iface_v6 ? MOTE_INIT_IPV6 : 0,
+      .ka_time = a.ka_time,
+      .ka_probes = a.ka_probes,
+      .ka_interval = a.ka_interval,
   };
   if (mote_drv_start(&lim) < 0) {
     sock_free();
@@ -289,6 +439,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (sock_listener_count() == 0) mote_warn("the core opened no listener");
+  sock_announce();
   sim_daemon_ready();
 
   int status = 0, draining = 0;
@@ -341,6 +492,8 @@ int main(int argc, char **argv) {
   sock_free();
   free(image);
   if (mote_drv_restarts()) mote_notice("core restarted %u times after traps", mote_drv_restarts());
+  mote_tls_server_destroy(cfg.tls_server);
+  mote_tls_global_free();
   mote_notice("exit %d", status);
   sim_daemon_end();
   return status;

@@ -7,13 +7,16 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/driver.h"
+#include "../tls/tls.h"
 #include "linux.h"
 #include "mote_abi.h"
 #include "port.h"
@@ -23,7 +26,9 @@
 #define STARVE_RETRY_MS 10    /* re-arm reads the core had no room for */
 #define MAX_EVENTS 256
 
-enum { S_FREE, S_OPEN, S_LINGER, S_DYING };
+/* S_HANDSHAKE: a TLS connection the core does not know yet (it is told at
+ * the end of the handshake; the port times the handshake out) */
+enum { S_FREE, S_OPEN, S_LINGER, S_DYING, S_HANDSHAKE };
 
 struct slot {
   int fd;
@@ -36,7 +41,18 @@ struct slot {
   uint8_t in_starved; /* on the starved list */
   uint8_t evmask;     /* EV_* registered with the loop */
   uint32_t batch;     /* service pass that opened it (its events are stale) */
-  uint32_t deadline;  /* lingering close: give up at this time */
+  uint32_t deadline;  /* lingering close / TLS handshake: give up at this time */
+  /* TLS (listeners with cfg.tls): the session, or NULL for plaintext */
+  struct mote_tls *tls;
+  uint8_t listener;   /* accepted on (told to the core after the handshake) */
+  uint8_t hs_want;    /* handshake: EV_IN or EV_OUT */
+  uint8_t tls_rd_wr;  /* a TLS read needs the socket writable first */
+  uint8_t tls_shut;   /* lingering: close_notify sent, write side shut */
+  uint8_t in_ready;   /* on the TLS ready list */
+  int io_errno;       /* errno of the last failed TLS socket call */
+  int32_t rnext;      /* TLS ready list: decrypted input held, no socket event will come */
+  uint32_t hs_start;  /* accept time (ms) */
+  uint64_t hs_cpu_ns; /* CPU time spent in the handshake */
   int32_t next, prev; /* free list (next) or linger list */
   int32_t pnext;      /* pending list */
   int32_t snext;      /* starved list */
@@ -50,6 +66,12 @@ struct listener {
   uint8_t v6only;
   uint32_t port;   /* port asked of bind() (0: any) */
   uint32_t resume_at;
+  /* TLS: the configuration its connections get (NULL: plaintext), and the
+   * vhost's own one (port_sock_tls), freed with the listener */
+  struct mote_tls_server *tls, *tls_own;
+  /* TCP keepalive for accepted sockets (port_sock_keepalive); idle 0: off */
+  int ka_idle, ka_intvl, ka_cnt;
+  unsigned ka_user_timeout_ms;
 };
 
 static struct sim_config cfg;
@@ -64,6 +86,8 @@ static uint32_t n_open, n_linger;
 static struct listener lis[SOCK_MAX_LISTENERS];
 static int accepting = 1;
 static uint32_t n_parked;
+static int announce_l = -1; /* the first listener: announced once the core is up */
+static uint32_t announce_port;
 static uint32_t batch;
 static int announced;
 static struct ev *evs;
@@ -73,6 +97,10 @@ static struct ev *evs;
 #define H_RESTARTED 1 /* the core was restarted: drop the rest of the batch */
 #define H_FATAL (-1)
 
+static int32_t hs_head = -1, hs_tail = -1; /* handshaking TLS slots, oldest first */
+static int32_t ready_head = -1;            /* TLS slots with decrypted input held */
+static uint32_t n_hs;
+
 static int drv(int st) { return st == MOTE_DRV_OK ? H_OK : st == MOTE_DRV_RESTARTED ? H_RESTARTED : H_FATAL; }
 
 /* ---- slot lists --------------------------------------------------------- */
@@ -81,9 +109,11 @@ static int drv(int st) { return st == MOTE_DRV_OK ? H_OK : st == MOTE_DRV_RESTAR
  * lists, whose walkers skip it (or act on its next user, correctly). */
 static void free_push(int32_t id) {
   struct slot *s = &slots[id];
-  uint8_t inp = s->in_pending, ins = s->in_starved;
-  int32_t pn = s->pnext, sn = s->snext;
+  uint8_t inp = s->in_pending, ins = s->in_starved, inr = s->in_ready;
+  int32_t pn = s->pnext, sn = s->snext, rn = s->rnext;
   memset(s, 0, sizeof *s);
+  s->in_ready = inr;
+  s->rnext = rn;
   s->fd = -1;
   s->next = s->prev = -1;
   s->in_pending = inp;
@@ -121,20 +151,56 @@ static void linger_append(int32_t id) {
   linger_tail = id;
 }
 
+/* The handshake list (oldest first: every deadline is accept + the same
+ * timeout) shares the next/prev links: a slot is handshaking or lingering,
+ * never both. */
+static void hs_unlink(int32_t id) {
+  struct slot *s = &slots[id];
+  if (s->prev >= 0) slots[s->prev].next = s->next;
+  else hs_head = s->next;
+  if (s->next >= 0) slots[s->next].prev = s->prev;
+  else hs_tail = s->prev;
+  s->next = s->prev = -1;
+}
+
+static void hs_append(int32_t id) {
+  struct slot *s = &slots[id];
+  s->next = -1;
+  s->prev = hs_tail;
+  if (hs_tail >= 0) slots[hs_tail].next = id;
+  else hs_head = id;
+  hs_tail = id;
+}
+
+/* TLS input already decrypted and held by mbedTLS makes no socket event:
+ * such slots are read from this list on the next service pass. */
+static void ready_push(int32_t id) {
+  struct slot *s = &slots[id];
+  if (s->in_ready) return;
+  s->in_ready = 1;
+  s->rnext = ready_head;
+  ready_head = id;
+}
+
 static void reset_tables(void) {
   memset(slots, 0, nslots * sizeof *slots);
-  for (uint32_t i = 0; i < nslots; i++) slots[i].pnext = slots[i].snext = -1;
+  for (uint32_t i = 0; i < nslots; i++) slots[i].pnext = slots[i].snext = slots[i].rnext = -1;
   free_head = free_tail = linger_head = linger_tail = pending_head = starved_head = -1;
+  hs_head = hs_tail = ready_head = -1;
   for (uint32_t i = 0; i < nslots; i++) free_push((int32_t)i);
-  n_open = n_linger = 0;
+  n_open = n_linger = n_hs = 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
 
 static uint32_t wanted(const struct slot *s) {
-  if (s->state == S_LINGER) return EV_IN;
+  /* TLS output held by mbedTLS (a partly sent record, close_notify) needs
+   * writability whatever the core wants */
+  int tls_out = s->tls && !s->broken && mote_tls_want_write(s->tls);
+  if (s->state == S_HANDSHAKE) return s->hs_want;
+  if (s->state == S_LINGER) return EV_IN | (s->tls && !s->tls_shut ? EV_OUT : 0);
   if (s->state != S_OPEN) return 0;
-  return (s->paused || s->starved ? 0 : EV_IN) | (s->want_wr && !s->broken ? EV_OUT : 0);
+  return (s->paused || s->starved ? 0 : EV_IN) | ((s->want_wr || tls_out || s->tls_rd_wr) && !s->broken ? EV_OUT : 0);
 }
 
 static void set_interest(int32_t id) {
@@ -152,6 +218,14 @@ static void close_slot(int32_t id) {
     linger_unlink(id);
     n_linger--;
   }
+  if (s->state == S_HANDSHAKE) {
+    hs_unlink(id);
+    n_hs--;
+  }
+  if (s->tls) {
+    mote_tls_free(s->tls);
+    s->tls = NULL;
+  }
   loop_del(s->fd, (uint32_t)id, 1);
   close(s->fd);
   free_push(id);
@@ -165,7 +239,14 @@ static struct slot *core_slot(uint32_t conn, const char *what) {
 }
 
 static uint32_t closed_reason(int err) {
-  return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT ? MOTE_CLOSED_RESET : MOTE_CLOSED_ERROR;
+  if (err == ECONNRESET || err == EPIPE) return MOTE_CLOSED_RESET;
+  /* ETIMEDOUT: keepalive probes or retransmissions went unanswered (or
+   * TCP_USER_TIMEOUT passed). An ICMP unreachable is only a soft error on an
+   * established connection (RFC 1122 4.2.3.9): the kernel reports it in
+   * place of ETIMEDOUT when the connection times out after one arrived (an
+   * unanswered ARP on the path produces one locally). */
+  if (err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH) return MOTE_CLOSED_TIMEOUT;
+  return MOTE_CLOSED_ERROR;
 }
 
 static const char *reason_name(uint32_t r) {
@@ -174,6 +255,7 @@ static const char *reason_name(uint32_t r) {
     case MOTE_CLOSED_RESET: return "reset";
     case MOTE_CLOSED_ERROR: return "error";
     case MOTE_CLOSED_SHUTDOWN: return "shutdown";
+    case MOTE_CLOSED_TIMEOUT: return "timeout";
     default: return "?";
   }
 }
@@ -230,6 +312,8 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     L->parked = 0;
     L->active = 1;
     L->backoff = 0;
+    L->ka_idle = 0; /* the restarted core sets keepalive again if it wants it */
+    L->tls = cfg.tls_server; /* and TLS (port_sock_tls) */
     n_parked--;
     loop_mod(L->fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
     mote_info("listening on %s port %u (listener %d, kept across the restart)", cfg.iface, use_port, l);
@@ -273,16 +357,106 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
     real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port};
-  mote_notice("listening on %s port %u (listener %d%s)", cfg.iface, real_port, l,
-              fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "");
-  if (!announced) {
-    announced = 1;
-    if (fam == 6) printf("listening on http://[%s]:%u/\n", cfg.iface, real_port);
-    else printf("listening on http://%s:%u/\n", cfg.iface, real_port);
-    fflush(stdout);
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port, .tls = cfg.tls_server};
+  mote_notice("listening on %s port %u (listener %d%s%s)", cfg.iface, real_port, l,
+              fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "", cfg.tls_server ? ", TLS" : "");
+  if (!announced && announce_l < 0) {
+    announce_l = l;
+    announce_port = real_port;
   }
   return l;
+}
+
+void sock_announce(void) {
+  if (announced || announce_l < 0) return;
+  announced = 1;
+  const char *scheme = lis[announce_l].tls ? "https" : "http";
+  if (cfg.iface_v6) printf("listening on %s://[%s]:%u/\n", scheme, cfg.iface, announce_port);
+  else printf("listening on %s://%s:%u/\n", scheme, cfg.iface, announce_port);
+  fflush(stdout);
+}
+
+/* A vhost serves TLS with its own certificate and key (files read through
+ * the port's file operations: here, paths on the host, relative to the
+ * working directory) and optional suite list. The command line's --tls
+ * settings, when given, apply to every listener instead. */
+int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
+                      const char *ciphers, uint32_t ciphers_len) {
+  if (listener >= SOCK_MAX_LISTENERS || !lis[listener].active) {
+    mote_err("sock_tls: listener %u is not open", listener);
+    return -EBADF;
+  }
+  struct listener *L = &lis[listener];
+  if (cfg.tls_server) {
+    mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", listener);
+    return 0;
+  }
+  char c[PATH_MAX], k[PATH_MAX], su[1024];
+  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
+    mote_err("sock_tls: listener %u: certificate and key file names needed (and shorter than %zu)", listener, sizeof c);
+    return -EINVAL;
+  }
+  memcpy(c, cert, cert_len);
+  c[cert_len] = 0;
+  memcpy(k, key, key_len);
+  k[key_len] = 0;
+  memcpy(su, ciphers, ciphers_len);
+  su[ciphers_len] = 0;
+  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
+  o.certs[0] = (struct mote_tls_certkey){c, k};
+  struct mote_tls_server *srv = mote_tls_server_create(&o); /* logs which file or name is wrong */
+  if (!srv) return -EINVAL;
+  mote_tls_server_destroy(L->tls_own); /* a restarted core sets it again */
+  L->tls = L->tls_own = srv;
+  mote_notice("listener %u: TLS with %s%s%s", listener, c, ciphers_len ? ", suites " : "", su);
+  return 0;
+}
+
+/* Keepalive as lws does it on Linux (SO_KEEPALIVE, TCP_KEEPIDLE,
+ * TCP_KEEPINTVL, TCP_KEEPCNT), plus TCP_USER_TIMEOUT set to the same total,
+ * idle + probes * interval. Keepalive probes go out only while nothing sent
+ * is unacknowledged; a peer that dies while we have data in flight (a
+ * server push) would otherwise hold the connection until the retransmissions
+ * give up (tcp_retries2: about 15 minutes). With the user timeout the rule
+ * is the one lwIP applies (its keepalive timer counts from the last segment
+ * received, data in flight or not): a peer silent for idle + probes *
+ * interval is dropped either way. It also bounds a zero window held that
+ * long. Validated here on the listener; applied to each accepted socket. */
+int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
+  if (listener >= SOCK_MAX_LISTENERS || !lis[listener].active) {
+    mote_err("sock_keepalive: listener %u is not open", listener);
+    return -EBADF;
+  }
+  struct listener *L = &lis[listener];
+  /* the kernel's limits: MAX_TCP_KEEPIDLE/KEEPINTVL 32767 s, MAX_TCP_KEEPCNT 127 */
+  if (time_s == 0 || time_s > 32767 || interval_s > 32767 || probes > 127) {
+    mote_warn("sock_keepalive: out of range (time %u s, %u probes, interval %u s)", time_s, probes, interval_s);
+    return -EINVAL;
+  }
+  int intvl = (int)interval_s, cnt = (int)probes;
+  socklen_t sl = sizeof intvl;
+  /* 0: the system's default, read back from a socket that has none set */
+  if (!intvl && getsockopt(L->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &sl) < 0) return -errno;
+  sl = sizeof cnt;
+  if (!cnt && getsockopt(L->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &sl) < 0) return -errno;
+  L->ka_idle = (int)time_s;
+  L->ka_intvl = intvl;
+  L->ka_cnt = cnt;
+  uint64_t total_ms = ((uint64_t)time_s + (uint64_t)cnt * (uint64_t)intvl) * 1000u;
+  L->ka_user_timeout_ms = total_ms > INT32_MAX ? INT32_MAX : (unsigned)total_ms; /* the kernel takes an int */
+  mote_info("listener %u: keepalive idle %d s, %d probes every %d s, user timeout %u ms", listener, L->ka_idle,
+            L->ka_cnt, L->ka_intvl, L->ka_user_timeout_ms);
+  return 0;
+}
+
+static void apply_keepalive(const struct listener *L, int fd, int32_t id) {
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &L->ka_idle, sizeof L->ka_idle) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &L->ka_intvl, sizeof L->ka_intvl) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &L->ka_cnt, sizeof L->ka_cnt) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &L->ka_user_timeout_ms, sizeof L->ka_user_timeout_ms) < 0)
+    mote_warn("conn %d: keepalive: %s", id, strerror(errno));
 }
 
 /* Close every listener (parked_only: those the restarted core did not
@@ -295,6 +469,8 @@ static void close_listeners(int parked_only) {
     close(L->fd);
     L->fd = -1;
     L->active = L->parked = 0;
+    mote_tls_server_destroy(L->tls_own);
+    L->tls = L->tls_own = NULL;
   }
   n_parked = 0;
 }
@@ -303,6 +479,108 @@ void sock_stop_accepting(void) {
   accepting = 0;
   for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
     if (lis[l].active) loop_mod(lis[l].fd, nslots + (uint32_t)l, 0);
+}
+
+/* ---- TLS: handshake before the core hears of the connection ------------- */
+
+static int tls_io_send(void *ctx, const uint8_t *buf, size_t len) {
+  struct slot *s = ctx;
+  for (;;) {
+    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return (int)n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return MOTE_TLS_IO_AGAIN;
+    s->io_errno = errno;
+    return MOTE_TLS_IO_ERROR;
+  }
+}
+
+static int tls_io_recv(void *ctx, uint8_t *buf, size_t len) {
+  struct slot *s = ctx;
+  for (;;) {
+    ssize_t n = read(s->fd, buf, len);
+    if (n >= 0) return (int)n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return MOTE_TLS_IO_AGAIN;
+    s->io_errno = errno;
+    return MOTE_TLS_IO_ERROR;
+  }
+}
+
+/* "<mbedTLS error text>" or the socket error behind it. */
+static const char *tls_why(const struct slot *s, int err, char *buf, size_t cap) {
+  if (err == MOTE_TLS_ERR_IO && s->io_errno)
+    snprintf(buf, cap, "socket: %s", strerror(s->io_errno));
+  else
+    mote_tls_strerror(err, buf, cap);
+  return buf;
+}
+
+static uint64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A new TLS connection: the session, and the handshake deadline. 0, or -1
+ * (logged; the caller closes the socket). */
+static int tls_begin(int32_t id, int l) {
+  struct slot *s = &slots[id];
+  struct mote_tls_io io = {.send = tls_io_send, .recv = tls_io_recv, .ctx = s};
+  s->tls = mote_tls_server_new(lis[l].tls, &io);
+  if (!s->tls) {
+    mote_err("conn %d: no memory for a TLS session", id);
+    return -1;
+  }
+  s->state = S_HANDSHAKE;
+  s->listener = (uint8_t)l;
+  s->hs_want = EV_IN;
+  s->hs_start = sim_now_ms();
+  s->deadline = s->hs_start + cfg.tls_handshake_ms;
+  hs_append(id);
+  n_hs++;
+  return 0;
+}
+
+/* Drive the handshake; when it is done, the core gets the connection. */
+static int do_handshake(int32_t id) {
+  struct slot *s = &slots[id];
+  uint64_t t0 = cpu_ns();
+  int r = mote_tls_handshake(s->tls);
+  s->hs_cpu_ns += cpu_ns() - t0;
+  if (r == MOTE_TLS_WANT_READ || r == MOTE_TLS_WANT_WRITE) {
+    s->hs_want = r == MOTE_TLS_WANT_READ ? EV_IN : EV_OUT;
+    set_interest(id);
+    return H_OK;
+  }
+  if (r != 0) {
+    char why[240], vi[200];
+    mote_tls_verify_info(s->tls, vi, sizeof vi);
+    mote_notice("conn %d: TLS handshake failed: %s%s%s", id, tls_why(s, r, why, sizeof why), vi[0] ? "; client certificate: " : "", vi);
+    close_slot(id);
+    return H_OK;
+  }
+  size_t now, peak;
+  mote_tls_heap(s->tls, &now, &peak);
+  const char *sni = mote_tls_sni_name(s->tls);
+  mote_info("conn %d: TLS handshake done: %s %s%s%s in %u ms (server CPU %llu us); TLS heap %zu B, peak %zu B", id,
+            mote_tls_version(s->tls), mote_tls_suite(s->tls), sni[0] ? ", SNI " : "", sni,
+            (unsigned)(sim_now_ms() - s->hs_start), (unsigned long long)(s->hs_cpu_ns / 1000), now, peak);
+  hs_unlink(id);
+  n_hs--;
+  s->state = S_OPEN;
+  set_interest(id);
+  n_open++;
+  int l = s->listener;
+  mote_debug("conn %d: accepted on listener %d (fd %d)", id, l, s->fd);
+  int32_t res = MOTE_ACCEPT_REFUSED;
+  r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, &res));
+  if (r != H_OK) return r;
+  if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
+    n_open--; /* the core refused it (and logged why): it never knew it */
+    close_slot(id);
+  }
+  return H_OK;
 }
 
 static int handle_listener(int l) {
@@ -328,6 +606,7 @@ static int handle_listener(int l) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (L->ka_idle) apply_keepalive(L, fd, id);
     struct slot *s = &slots[id];
     s->fd = fd;
     s->state = S_OPEN;
@@ -340,6 +619,12 @@ static int handle_listener(int l) {
       continue;
     }
     s->evmask = EV_IN;
+    if (L->tls) {
+      /* the core hears of it once the handshake is done (do_handshake) */
+      if (tls_begin(id, l) < 0) close_slot(id);
+      else mote_debug("conn %d: accepted on listener %d (fd %d), TLS handshake", id, l, fd);
+      continue;
+    }
     n_open++;
     mote_debug("conn %d: accepted on listener %d (fd %d)", id, l, fd);
     int32_t res = MOTE_ACCEPT_REFUSED;
@@ -367,6 +652,21 @@ int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len) {
   struct slot *s = core_slot(conn, "sock_send");
   if (!s || s->broken) return -1;
   if (len == 0) return 0;
+  if (s->tls) {
+    /* bytes taken are encrypted; a record the socket did not take whole is
+     * held by mbedTLS and flushed on writability (handle_conn) */
+    int n = mote_tls_write(s->tls, buf, len);
+    if (n >= 0) {
+      set_interest((int32_t)conn);
+      return n;
+    }
+    char why[240];
+    mote_debug("conn %u: TLS send: %s", conn, tls_why(s, n, why, sizeof why));
+    s->broken = (uint8_t)((s->io_errno ? closed_reason(s->io_errno) : MOTE_CLOSED_ERROR) + 1);
+    pending_push((int32_t)conn);
+    set_interest((int32_t)conn);
+    return -1;
+  }
   for (;;) {
     ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) return (int32_t)n;
@@ -392,7 +692,26 @@ void port_sock_pause_rx(uint32_t conn, uint32_t paused) {
   if (!s) return;
   s->paused = paused != 0;
   if (!paused) s->starved = 0; /* the core has room again */
+  if (!paused && s->tls && mote_tls_pending(s->tls)) ready_push((int32_t)conn);
   set_interest((int32_t)conn);
+}
+
+/* Lingering TLS slot: push held output and close_notify, then shut the
+ * write side; the drain then runs as for plaintext. */
+static void tls_close_step(int32_t id) {
+  struct slot *s = &slots[id];
+  int r = mote_tls_close_notify(s->tls);
+  if (r == MOTE_TLS_WANT_WRITE) {
+    set_interest(id);
+    return;
+  }
+  if (r != 0 || shutdown(s->fd, SHUT_WR) != 0) {
+    mote_debug("conn %d: TLS close: peer gone", id);
+    close_slot(id);
+    return;
+  }
+  s->tls_shut = 1;
+  set_interest(id);
 }
 
 void port_sock_close(uint32_t conn, uint32_t mode) {
@@ -400,6 +719,18 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
   if (!s) return;
   int32_t id = (int32_t)conn;
   n_open--;
+  if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && s->tls) {
+    /* TLS: flush what mbedTLS holds, send close_notify (RFC 8446 6.1), then
+     * shut the write side and linger as below */
+    mote_debug("conn %u: closing gracefully (TLS)", conn);
+    s->state = S_LINGER;
+    s->want_wr = s->paused = s->starved = s->tls_rd_wr = 0;
+    s->deadline = sim_now_ms() + MOTE_CLOSE_LINGER_MS;
+    linger_append(id);
+    n_linger++;
+    tls_close_step(id);
+    return;
+  }
   if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && shutdown(s->fd, SHUT_WR) == 0) {
     mote_debug("conn %u: closing gracefully", conn);
     s->state = S_LINGER;
@@ -415,6 +746,29 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
 }
 
 /* ---- connections: events ------------------------------------------------ */
+
+/* TLS read into the core's buffer. */
+static int tls_read(int32_t id, uint8_t *buf, uint32_t space) {
+  struct slot *s = &slots[id];
+  int n = mote_tls_read(s->tls, buf, space);
+  s->tls_rd_wr = 0;
+  if (n > 0) {
+    int r = drv(mote_drv_received((uint32_t)id, (uint32_t)n));
+    /* the core may have closed it meanwhile (then s->tls is gone) */
+    if (r == H_OK && s->state == S_OPEN && s->tls && mote_tls_pending(s->tls)) ready_push(id);
+    return r;
+  }
+  if (n == MOTE_TLS_WANT_READ) return H_OK;
+  if (n == MOTE_TLS_WANT_WRITE) {
+    s->tls_rd_wr = 1;
+    set_interest(id);
+    return H_OK;
+  }
+  if (n == MOTE_TLS_EOF) return report_closed(id, MOTE_CLOSED_PEER);
+  char why[240];
+  mote_notice("conn %d: TLS: %s; closing", id, tls_why(s, n, why, sizeof why));
+  return report_closed(id, n == MOTE_TLS_ERR_IO && s->io_errno ? closed_reason(s->io_errno) : MOTE_CLOSED_ERROR);
+}
 
 static void linger_drain(int32_t id) {
   struct slot *s = &slots[id];
@@ -445,6 +799,7 @@ static int do_read(int32_t id) {
     set_interest(id);
     return H_OK;
   }
+  if (s->tls) return tls_read(id, buf, space);
   ssize_t n = read(s->fd, buf, space); /* straight into module memory */
   if (n > 0) return drv(mote_drv_received((uint32_t)id, (uint32_t)n));
   if (n == 0) return report_closed(id, MOTE_CLOSED_PEER);
@@ -456,7 +811,12 @@ static int do_read(int32_t id) {
 static int handle_conn(int32_t id, uint32_t ev) {
   struct slot *s = &slots[id];
   if (s->state == S_FREE || s->batch == batch) return H_OK; /* stale event */
+  if (s->state == S_HANDSHAKE) return do_handshake(id);
   if (s->state == S_LINGER) {
+    if (s->tls && !s->tls_shut && (ev & (EV_OUT | EV_HUP | EV_ERR))) {
+      tls_close_step(id);
+      if (s->state != S_LINGER) return H_OK;
+    }
     linger_drain(id);
     return H_OK;
   }
@@ -472,7 +832,43 @@ static int handle_conn(int32_t id, uint32_t ev) {
     int r = do_read(id);
     if (r != H_OK || s->state != S_OPEN || s->broken) return r;
   }
+  if (s->tls && (ev & EV_OUT)) {
+    if (mote_tls_want_write(s->tls)) {
+      int r = mote_tls_flush(s->tls);
+      if (r < 0 && r != MOTE_TLS_WANT_WRITE) {
+        char why[240];
+        mote_debug("conn %d: TLS send: %s", id, tls_why(s, r, why, sizeof why));
+        return report_closed(id, s->io_errno ? closed_reason(s->io_errno) : MOTE_CLOSED_ERROR);
+      }
+      set_interest(id);
+    }
+    if (s->tls_rd_wr) {
+      int r = do_read(id);
+      if (r != H_OK || s->state != S_OPEN || s->broken) return r;
+    }
+    if (mote_tls_want_write(s->tls)) return H_OK; /* the core writes once the record is out */
+  }
   if ((ev & EV_OUT) && s->want_wr) return drv(mote_drv_writable((uint32_t)id));
+  return H_OK;
+}
+
+static int run_pending(void);
+
+/* TLS slots with decrypted input held (no socket event will announce it). */
+static int run_ready(void) {
+  int32_t id = ready_head;
+  ready_head = -1;
+  while (id >= 0) {
+    struct slot *s = &slots[id];
+    int32_t next = s->rnext;
+    s->in_ready = 0;
+    if (s->state == S_OPEN && s->tls && !s->broken && !s->paused && !s->starved && mote_tls_pending(s->tls)) {
+      int r = do_read(id);
+      if (r == H_OK) r = run_pending();
+      if (r != H_OK) return r; /* restarted: the lists were reset */
+    }
+    id = next;
+  }
   return H_OK;
 }
 
@@ -507,6 +903,7 @@ int sock_service(int timeout_ms, const sigset_t *sigmask) {
     if (r == H_FATAL) return -1;
     if (r == H_RESTARTED) break; /* the rest of the batch refers to the old core */
   }
+  if (ready_head >= 0 && run_ready() == H_FATAL) return -1;
   return 0;
 }
 
@@ -524,6 +921,8 @@ int sock_next_timeout(uint32_t now) {
   } while (0)
   if (linger_head >= 0) MIN_T(until(slots[linger_head].deadline, now));
   if (starved_head >= 0) MIN_T(until(starved_until, now));
+  if (hs_head >= 0) MIN_T(until(slots[hs_head].deadline, now));
+  if (ready_head >= 0) MIN_T(0);
   for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
     if (lis[l].active && lis[l].backoff) MIN_T(until(lis[l].resume_at, now));
 #undef MIN_T
@@ -533,6 +932,11 @@ int sock_next_timeout(uint32_t now) {
 void sock_timers(uint32_t now) {
   if (n_parked) close_listeners(1); /* a restart finished without them */
   /* every linger deadline is now + the same delay: the list is in order */
+  /* every handshake deadline is accept + the same timeout: in order too */
+  while (hs_head >= 0 && (int32_t)(slots[hs_head].deadline - now) <= 0) {
+    mote_notice("conn %d: TLS handshake timed out after %u ms; closing", hs_head, cfg.tls_handshake_ms);
+    close_slot(hs_head);
+  }
   while (linger_head >= 0 && (int32_t)(slots[linger_head].deadline - now) <= 0) {
     mote_debug("conn %d: graceful close timed out", linger_head);
     close_slot(linger_head);
@@ -546,6 +950,7 @@ void sock_timers(uint32_t now) {
       s->in_starved = 0;
       if (s->state == S_OPEN && s->starved) {
         s->starved = 0;
+        if (s->tls && mote_tls_pending(s->tls)) ready_push(id);
         set_interest(id);
       }
       id = next;
@@ -570,6 +975,7 @@ void port_reset(void) {
     if (s->state == S_FREE) continue;
     loop_del(s->fd, i, 1);
     close(s->fd);
+    if (s->tls) mote_tls_free(s->tls);
     nc++;
   }
   reset_tables();
@@ -583,6 +989,11 @@ void port_reset(void) {
     L->active = 0;
     L->parked = 1;
     n_parked++;
+    /* the vhost's TLS configuration goes with the old core (no session uses
+     * it: every connection was dropped above); the new one sets it again */
+    mote_tls_server_destroy(L->tls_own);
+    L->tls = cfg.tls_server;
+    L->tls_own = NULL;
     loop_mod(L->fd, nslots + (uint32_t)l, 0);
   }
   mote_notice("reset: dropped %u connections; %u listeners kept for the restarted core", nc, nl);

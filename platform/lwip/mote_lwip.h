@@ -40,4 +40,12 @@ void mote_lwip_shutdown_all(void);
  * length written (snprintf rules). */
 int mote_lwip_mem_format(char *buf, uint32_t cap);
 
+#if MOTE_TLS
+/* TLS builds: every listener speaks TLS with srv (the board's command-line
+ * configuration; NULL: only vhosts that ask, with their own certificate);
+ * handshakes not done within handshake_ms are closed. */
+struct mote_tls_server;
+void mote_lwip_tls_enable(struct mote_tls_server *srv, uint32_t handshake_ms);
+#endif
+
 #endif

@@ -24,13 +24,20 @@
 #include "mote_abi.h"
 #include "mote_lwip.h"
 #include "port.h"
+#if MOTE_TLS
+#include "../tls/tls.h"
+#endif
 
 #define MAX_LISTENERS 2
 #define STARVE_RETRY_MS 10 /* retry a read the core had no room for */
 #define LINGER_POLL 1      /* tcp_poll interval: lwIP coarse ticks (500 ms) */
 #define LINGER_POLLS ((MOTE_CLOSE_LINGER_MS + 499) / 500)
 
-enum { S_FREE, S_OPEN, S_CLOSING };
+/* TLS builds (MOTE_TLS): S_HANDSHAKE, a connection the core does not know
+ * yet (it hears of it when the handshake is done); S_TLS_CLOSING, one the
+ * core closed gracefully, kept until mbedTLS's held output and close_notify
+ * are out (the core has forgotten it) */
+enum { S_FREE, S_OPEN, S_CLOSING, S_HANDSHAKE, S_TLS_CLOSING };
 
 struct slot {
   struct tcp_pcb *pcb;
@@ -44,6 +51,11 @@ struct slot {
   uint8_t broken;     /* a send failed: CLOSED_* reason + 1, reported from the loop */
   uint8_t listener;
   int16_t next_free;
+#if MOTE_TLS
+  struct mote_tls *tls; /* NULL: plaintext */
+  uint32_t tls_deadline; /* handshake / close_notify: give up at this time */
+  uint32_t tls_start;    /* accept time (ms) */
+#endif
 };
 
 static struct slot slots[MOTE_BOARD_MAX_CONNS];
@@ -51,6 +63,10 @@ static uint32_t nslots;
 static int32_t free_head = -1;
 static uint32_t n_open, n_linger, n_events;
 static struct tcp_pcb *listeners[MAX_LISTENERS];
+/* TCP keepalive for pcbs accepted on each listener, ms (idle 0: off) */
+static struct {
+  uint32_t idle_ms, intvl_ms, cnt;
+} ka[MAX_LISTENERS];
 static int accepting = 1;
 static int fatal;
 
@@ -72,7 +88,9 @@ static inline void *arg_of(int32_t id) { return (void *)(intptr_t)(id + 1); }
 
 static int32_t slot_of(void *arg, struct tcp_pcb *pcb) {
   intptr_t v = (intptr_t)arg - 1;
-  if (v < 0 || (uint32_t)v >= nslots || slots[v].pcb != pcb || slots[v].state != S_OPEN) return -1;
+  if (v < 0 || (uint32_t)v >= nslots || slots[v].pcb != pcb) return -1;
+  uint8_t st = slots[v].state;
+  if (st != S_OPEN && st != S_HANDSHAKE && st != S_TLS_CLOSING) return -1;
   return (int32_t)v;
 }
 
@@ -190,6 +208,9 @@ static int report_closed(int32_t id, uint32_t reason) {
   struct tcp_pcb *pcb = s->pcb;
   int fin = s->peer_fin;
   drop_rxq(s);
+#if MOTE_TLS
+  if (s->tls) mote_tls_free(s->tls);
+#endif
   free_push(id);
   if (pcb) {
     if (reason == MOTE_CLOSED_PEER) close_graceful(pcb, fin);
@@ -198,9 +219,16 @@ static int report_closed(int32_t id, uint32_t reason) {
   return r;
 }
 
+#if MOTE_TLS
+static int tls_deliver(int32_t id);
+#endif
+
 /* Feed queued input to the core while it has room. */
 static int deliver(int32_t id) {
   struct slot *s = &slots[id];
+#if MOTE_TLS
+  if (s->tls) return tls_deliver(id);
+#endif
   while (s->state == S_OPEN && s->rxq && !s->paused) {
     uint8_t *buf;
     uint32_t space;
@@ -222,6 +250,148 @@ static int deliver(int32_t id) {
   return H_OK;
 }
 
+/* ---- TLS (MOTE_TLS builds: platform/tls over mbedTLS) ------------------------- */
+#if MOTE_TLS
+static struct mote_tls_server *tls_cmd;                   /* the command line's: every listener */
+static struct mote_tls_server *lis_tls[MAX_LISTENERS];     /* each listener's (NULL: plaintext) */
+static struct mote_tls_server *lis_tls_own[MAX_LISTENERS]; /* a vhost's own (port_sock_tls) */
+static uint32_t tls_hs_ms = 10000;                         /* handshake timeout */
+
+void mote_lwip_tls_enable(struct mote_tls_server *srv, uint32_t handshake_ms) {
+  tls_cmd = srv;
+  tls_hs_ms = handshake_ms;
+}
+
+/* mbedTLS's I/O: records leave through tcp_write (copied: lwIP keeps them
+ * until acknowledged), and come from the slot's receive queue, whose bytes
+ * are acknowledged to the peer (tcp_recved) as mbedTLS takes them. */
+static int tls_io_send(void *ctx, const uint8_t *buf, size_t len) {
+  struct slot *s = ctx;
+  if (!s->pcb) return MOTE_TLS_IO_ERROR;
+  uint32_t room = tcp_sndbuf(s->pcb);
+  if (tcp_sndqueuelen(s->pcb) >= TCP_SND_QUEUELEN - 1) room = 0;
+  uint32_t n = len < room ? (uint32_t)len : room;
+  if (n == 0) return MOTE_TLS_IO_AGAIN;
+  err_t e = tcp_write(s->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY);
+  while (e == ERR_MEM && n > TCP_MSS) {
+    n = TCP_MSS;
+    e = tcp_write(s->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY);
+  }
+  if (e == ERR_MEM) {
+    tcp_output(s->pcb);
+    return MOTE_TLS_IO_AGAIN;
+  }
+  if (e != ERR_OK) return MOTE_TLS_IO_ERROR;
+  tcp_output(s->pcb);
+  return (int)n;
+}
+
+static int tls_io_recv(void *ctx, uint8_t *buf, size_t len) {
+  struct slot *s = ctx;
+  if (!s->rxq) return s->peer_fin ? 0 : MOTE_TLS_IO_AGAIN;
+  uint32_t want = s->rxq->tot_len < len ? s->rxq->tot_len : (uint32_t)len;
+  u16_t n = pbuf_copy_partial(s->rxq, buf, (u16_t)want, 0);
+  s->rxq = pbuf_free_header(s->rxq, n);
+  if (s->pcb) tcp_recved(s->pcb, n);
+  return n;
+}
+
+/* A TLS slot the core does not know (handshaking, closing): gone now. */
+static void tls_drop(int32_t id, int graceful) {
+  struct slot *s = &slots[id];
+  struct tcp_pcb *pcb = s->pcb;
+  int fin = s->peer_fin;
+  if (s->tls) mote_tls_free(s->tls);
+  s->tls = NULL;
+  drop_rxq(s);
+  free_push(id);
+  if (pcb) {
+    if (graceful) close_graceful(pcb, fin);
+    else abort_pcb(pcb);
+  }
+}
+
+static int tls_handshake_step(int32_t id) {
+  struct slot *s = &slots[id];
+  int r = mote_tls_handshake(s->tls);
+  if (r == MOTE_TLS_WANT_READ || r == MOTE_TLS_WANT_WRITE) return H_OK;
+  if (r != 0) {
+    char why[160];
+    mote_notice("conn %d: TLS handshake failed: %s", (int)id, mote_tls_strerror(r, why, sizeof why));
+    tls_drop(id, 0);
+    return H_OK;
+  }
+  size_t now, peak;
+  mote_tls_heap(s->tls, &now, &peak);
+  mote_info("conn %d: TLS handshake done: %s %s in %u ms; TLS heap %u B, peak %u B; shared %u B", (int)id,
+            mote_tls_version(s->tls), mote_tls_suite(s->tls), (unsigned)(sys_now() - s->tls_start), (unsigned)now,
+            (unsigned)peak, (unsigned)mote_tls_heap_shared());
+  s->state = S_OPEN;
+  n_open++;
+  int32_t res = MOTE_ACCEPT_REFUSED;
+  r = drv(mote_drv_accepted(s->listener, (uint32_t)id, &res));
+  if (r != H_OK) return r;
+  if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
+    n_open--; /* the core refused it (and logged why): it never knew it */
+    tls_drop(id, 0);
+    return H_OK;
+  }
+  return deliver(id); /* a request may have come with the last handshake flight */
+}
+
+/* Decrypt queued input into the core's buffer while it has room. */
+static int tls_deliver(int32_t id) {
+  struct slot *s = &slots[id];
+  while (s->state == S_OPEN && !s->paused && (s->rxq || s->peer_fin || mote_tls_pending(s->tls))) {
+    uint8_t *buf;
+    uint32_t space;
+    int r = drv(mote_drv_rx_buffer((uint32_t)id, &buf, &space));
+    if (r != H_OK || s->state != S_OPEN) return r;
+    if (space == 0) {
+      s->starved = 1;
+      s->starved_at = sys_now();
+      return H_OK;
+    }
+    int n = mote_tls_read(s->tls, buf, space);
+    if (n > 0) {
+      r = drv(mote_drv_received((uint32_t)id, (uint32_t)n));
+      if (r != H_OK) return r;
+      continue;
+    }
+    if (n == MOTE_TLS_WANT_READ || n == MOTE_TLS_WANT_WRITE) return H_OK;
+    if (n == MOTE_TLS_EOF) return report_closed(id, MOTE_CLOSED_PEER);
+    char why[160];
+    mote_notice("conn %d: TLS: %s; closing", (int)id, mote_tls_strerror(n, why, sizeof why));
+    return report_closed(id, MOTE_CLOSED_ERROR);
+  }
+  return H_OK;
+}
+
+/* Closing gracefully: held output and close_notify out, then lwIP's close. */
+static void tls_close_step(int32_t id) {
+  struct slot *s = &slots[id];
+  int r = mote_tls_close_notify(s->tls);
+  if (r == MOTE_TLS_WANT_WRITE && s->pcb && (int32_t)(sys_now() - s->tls_deadline) < 0) return; /* on_sent goes on */
+  tls_drop(id, r == 0);
+}
+
+static void tls_free_all(void) {
+  for (uint32_t i = 0; i < nslots; i++)
+    if (slots[i].tls) {
+      mote_tls_free(slots[i].tls);
+      slots[i].tls = NULL;
+    }
+}
+
+/* The vhosts' own configurations, once no session is left that uses them. */
+static void tls_own_free(void) {
+  for (int l = 0; l < MAX_LISTENERS; l++) {
+    mote_tls_server_destroy(lis_tls_own[l]);
+    lis_tls_own[l] = NULL;
+  }
+}
+#endif
+
 /* ---- lwIP callbacks ---------------------------------------------------------- */
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
@@ -239,6 +409,17 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   else if (s->rxq) pbuf_cat(s->rxq, p);
   else s->rxq = p;
   cb_begin(pcb);
+#if MOTE_TLS
+  if (s->state == S_HANDSHAKE) {
+    tls_handshake_step(id);
+    return cb_end();
+  }
+  if (s->state == S_TLS_CLOSING) { /* input is of no use any more */
+    drop_rxq(s);
+    if (s->peer_fin) tls_close_step(id);
+    return cb_end();
+  }
+#endif
   deliver(id);
   return cb_end();
 }
@@ -246,6 +427,20 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
   (void)len;
   int32_t id = slot_of(arg, pcb);
+#if MOTE_TLS
+  if (id >= 0 && slots[id].tls) {
+    struct slot *s = &slots[id];
+    cb_begin(pcb);
+    if (s->state == S_HANDSHAKE) tls_handshake_step(id);
+    else if (s->state == S_TLS_CLOSING) tls_close_step(id);
+    else {
+      int r = mote_tls_flush(s->tls); /* a record the send buffer did not take whole */
+      if (r < 0 && r != MOTE_TLS_WANT_WRITE) s->broken = MOTE_CLOSED_ERROR + 1;
+      else if (r == 0 && s->want_wr) drv(mote_drv_writable((uint32_t)id));
+    }
+    return cb_end();
+  }
+#endif
   if (id < 0 || !slots[id].want_wr) return ERR_OK;
   cb_begin(pcb);
   drv(mote_drv_writable((uint32_t)id));
@@ -254,6 +449,14 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
 
 static void on_err(void *arg, err_t err) {
   intptr_t v = (intptr_t)arg - 1;
+#if MOTE_TLS
+  if (v >= 0 && (uint32_t)v < nslots && (slots[v].state == S_HANDSHAKE || slots[v].state == S_TLS_CLOSING)) {
+    slots[v].pcb = NULL; /* lwIP has freed it; the core never knew this one */
+    mote_debug("conn %d: tcp error %d during the TLS %s", (int)v, (int)err, slots[v].state == S_HANDSHAKE ? "handshake" : "close");
+    tls_drop((int32_t)v, 0);
+    return;
+  }
+#endif
   if (v < 0 || (uint32_t)v >= nslots || slots[v].state != S_OPEN) return;
   struct slot *s = &slots[v];
   s->pcb = NULL; /* lwIP has freed it */
@@ -262,7 +465,11 @@ static void on_err(void *arg, err_t err) {
     s->rxq = NULL;
   }
   mote_debug("conn %d: tcp error %d", (int)v, (int)err);
-  report_closed((int32_t)v, err == ERR_RST || err == ERR_ABRT ? MOTE_CLOSED_RESET : MOTE_CLOSED_ERROR);
+  /* ERR_ABRT reaches a callback of ours only from tcp_slowtmr (we remove
+   * our callbacks before every tcp_abort of our own, and our pcbs have the
+   * top priority, so lwIP never recycles them): keepalive probes
+   * unanswered, or retransmissions given up (TCP_MAXRTX) */
+  report_closed((int32_t)v, err == ERR_ABRT ? MOTE_CLOSED_TIMEOUT : err == ERR_RST ? MOTE_CLOSED_RESET : MOTE_CLOSED_ERROR);
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
@@ -286,6 +493,34 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   tcp_err(pcb, on_err);
   tcp_nagle_disable(pcb);
   tcp_setprio(pcb, TCP_PRIO_MAX); /* never recycled for a newcomer */
+  if (l < MAX_LISTENERS && ka[l].idle_ms) {
+    /* lwIP's keepalive (tcp_slowtmr, 500 ms ticks) counts from the last
+     * segment received, whether or not data is in flight: a peer silent for
+     * idle + cnt * intvl is aborted with ERR_ABRT (-> on_err) */
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    pcb->keep_idle = ka[l].idle_ms;
+    if (ka[l].intvl_ms) pcb->keep_intvl = ka[l].intvl_ms;
+    if (ka[l].cnt) pcb->keep_cnt = ka[l].cnt;
+  }
+#if MOTE_TLS
+  if (l < MAX_LISTENERS && lis_tls[l]) {
+    /* the core hears of it once the handshake is done (tls_handshake_step) */
+    n_open--;
+    struct mote_tls_io io = {.send = tls_io_send, .recv = tls_io_recv, .ctx = s};
+    s->tls = mote_tls_server_new(lis_tls[l], &io);
+    if (!s->tls) {
+      mote_notice("conn %d: refused: no heap for a TLS session (%u B shared in use)", (int)id, (unsigned)mote_tls_heap_shared());
+      free_push(id);
+      abort_pcb(pcb);
+      return ERR_ABRT;
+    }
+    s->state = S_HANDSHAKE;
+    s->tls_start = sys_now();
+    s->tls_deadline = s->tls_start + tls_hs_ms;
+    mote_debug("conn %d: accepted on listener %u, TLS handshake", (int)id, (unsigned)l);
+    return ERR_OK;
+  }
+#endif
   mote_debug("conn %d: accepted on listener %u", (int)id, (unsigned)l);
   cb_begin(pcb);
   int32_t res = MOTE_ACCEPT_REFUSED;
@@ -328,6 +563,9 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     mote_err("listen: out of TCP PCBs");
     return -12; /* ENOMEM */
   }
+  /* like SO_REUSEADDR on Linux: a restarted core binds again while pcbs of
+   * the old one (accepted pcbs inherit the flag) linger in TIME_WAIT */
+  ip_set_option(pcb, SOF_REUSEADDR);
   err_t e = tcp_bind(pcb, IP4_ADDR_ANY, (u16_t)port);
   if (e != ERR_OK) {
     mote_err("listen: port %u: %s", (unsigned)port, lwip_strerr(e));
@@ -341,16 +579,81 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     return -12;
   }
   listeners[l] = lp;
+#if MOTE_TLS
+  lis_tls[l] = tls_cmd;
+#endif
   tcp_arg(lp, (void *)(uintptr_t)l);
   tcp_accept(lp, on_accept);
   mote_notice("listening on port %u (listener %d, backlog %d)", (unsigned)port, l, MOTE_BOARD_NET_LISTEN_BACKLOG);
   return l;
 }
 
+int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
+                      const char *ciphers, uint32_t ciphers_len) {
+  if (listener >= MAX_LISTENERS || !listeners[listener]) {
+    mote_err("sock_tls: listener %u is not open", (unsigned)listener);
+    return -9; /* EBADF */
+  }
+#if MOTE_TLS
+  if (tls_cmd) {
+    mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", (unsigned)listener);
+    return 0;
+  }
+  static char c[128], k[128], su[256]; /* copied: the strings live in module memory */
+  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
+    mote_err("sock_tls: listener %u: certificate and key file names needed (under %u bytes)", (unsigned)listener, (unsigned)sizeof c);
+    return -22; /* EINVAL */
+  }
+  memcpy(c, cert, cert_len);
+  c[cert_len] = 0;
+  memcpy(k, key, key_len);
+  k[key_len] = 0;
+  memcpy(su, ciphers, ciphers_len);
+  su[ciphers_len] = 0;
+  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
+  o.certs[0] = (struct mote_tls_certkey){c, k};
+  struct mote_tls_server *srv = mote_tls_server_create(&o); /* logs which file or name is wrong */
+  if (!srv) return -22;
+  mote_tls_server_destroy(lis_tls_own[listener]);
+  lis_tls[listener] = lis_tls_own[listener] = srv;
+  mote_notice("listener %u: TLS with %s", (unsigned)listener, c);
+  return 0;
+#else
+  (void)cert, (void)cert_len, (void)key, (void)key_len, (void)ciphers, (void)ciphers_len;
+  mote_err("sock_tls: listener %u: this firmware has no TLS (build it with --tls)", (unsigned)listener);
+  return -38; /* ENOSYS */
+#endif
+}
+
+int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
+  if (listener >= MAX_LISTENERS || !listeners[listener]) {
+    mote_err("sock_keepalive: listener %u is not open", (unsigned)listener);
+    return -9; /* EBADF */
+  }
+  /* keep_idle and keep_intvl are u32 milliseconds */
+  if (time_s == 0 || time_s > UINT32_MAX / 1000 || interval_s > UINT32_MAX / 1000) return -22; /* EINVAL */
+  ka[listener].idle_ms = time_s * 1000u;
+  ka[listener].intvl_ms = interval_s * 1000u; /* 0: TCP_KEEPINTVL_DEFAULT */
+  ka[listener].cnt = probes;                  /* 0: TCP_KEEPCNT_DEFAULT */
+  return 0;
+}
+
 int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len) {
   struct slot *s = core_slot(conn, "sock_send");
   if (!s || s->broken || !s->pcb) return -1;
   if (len == 0) return 0;
+#if MOTE_TLS
+  if (s->tls) {
+    /* bytes taken are encrypted; a record lwIP did not take whole is held
+     * by mbedTLS and flushed from on_sent / the service loop */
+    int n = mote_tls_write(s->tls, buf, len);
+    if (n >= 0) return n;
+    char why[160];
+    mote_debug("conn %u: TLS send: %s", (unsigned)conn, mote_tls_strerror(n, why, sizeof why));
+    s->broken = MOTE_CLOSED_ERROR + 1;
+    return -1;
+  }
+#endif
   struct tcp_pcb *pcb = s->pcb;
   uint32_t room = tcp_sndbuf(pcb);
   if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1) room = 0;
@@ -392,6 +695,21 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
   struct tcp_pcb *pcb = s->pcb;
   int fin = s->peer_fin, broken = s->broken;
   n_open--;
+#if MOTE_TLS
+  if (s->tls) {
+    if (mode == MOTE_CLOSE_GRACEFUL && !broken && pcb) {
+      mote_debug("conn %u: closing gracefully (TLS)", (unsigned)conn);
+      s->state = S_TLS_CLOSING; /* the core has forgotten it; the slot is reused once closed */
+      s->want_wr = 0;
+      drop_rxq(s);
+      s->tls_deadline = sys_now() + MOTE_CLOSE_LINGER_MS;
+      tls_close_step((int32_t)conn);
+      return;
+    }
+    mote_tls_free(s->tls);
+    s->tls = NULL;
+  }
+#endif
   drop_rxq(s);
   free_push((int32_t)conn);
   if (!pcb) return;
@@ -406,16 +724,40 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
 
 /* ---- the loop's side ------------------------------------------------------------ */
 
+#if MOTE_TLS
+#define TLS_PENDING(s) ((s)->tls && mote_tls_pending((s)->tls)) /* decrypted input held by mbedTLS */
+#define TLS_HELD(s) ((s)->tls && mote_tls_want_write((s)->tls)) /* encrypted output held */
+#else
+#define TLS_PENDING(s) 0
+#define TLS_HELD(s) 0
+#endif
+
 int mote_lwip_service(uint32_t now) {
   int busy = 0;
   for (uint32_t i = 0; i < nslots && !fatal; i++) {
     struct slot *s = &slots[i];
+#if MOTE_TLS
+    if (s->state == S_HANDSHAKE || s->state == S_TLS_CLOSING) {
+      if ((int32_t)(now - s->tls_deadline) >= 0) {
+        if (s->state == S_HANDSHAKE) mote_notice("conn %u: TLS handshake timed out after %u ms; closing", (unsigned)i, (unsigned)tls_hs_ms);
+        tls_drop((int32_t)i, 0);
+        busy = 1;
+      }
+      continue;
+    }
+    if (s->state == S_OPEN && s->tls && !s->broken && mote_tls_want_write(s->tls) && s->pcb && tcp_sndbuf(s->pcb) > 0 &&
+        tcp_sndqueuelen(s->pcb) < TCP_SND_QUEUELEN - 1) {
+      int f = mote_tls_flush(s->tls);
+      if (f < 0 && f != MOTE_TLS_WANT_WRITE) s->broken = MOTE_CLOSED_ERROR + 1;
+      busy = 1;
+    }
+#endif
     if (s->state != S_OPEN) continue;
     int r = H_OK;
     if (s->broken) {
       r = report_closed((int32_t)i, s->broken - 1u);
       busy = 1;
-    } else if ((s->rxq && !s->paused && (!s->starved || now - s->starved_at >= STARVE_RETRY_MS)) ||
+    } else if (((s->rxq || TLS_PENDING(s)) && !s->paused && (!s->starved || now - s->starved_at >= STARVE_RETRY_MS)) ||
                (s->peer_fin && !s->rxq)) {
       s->starved = 0;
       r = deliver((int32_t)i);
@@ -424,7 +766,7 @@ int mote_lwip_service(uint32_t now) {
     if (r == H_RESTARTED) return 1; /* everything was dropped */
     if (r == H_FATAL) return -1;
     /* level-triggered writable: while wanted and the socket takes bytes */
-    if (s->state == S_OPEN && s->want_wr && s->pcb && tcp_sndbuf(s->pcb) > 0 &&
+    if (s->state == S_OPEN && s->want_wr && s->pcb && tcp_sndbuf(s->pcb) > 0 && !TLS_HELD(s) &&
         tcp_sndqueuelen(s->pcb) < TCP_SND_QUEUELEN - 1) {
       r = drv(mote_drv_writable(i));
       busy = 1;
@@ -439,9 +781,18 @@ uint32_t mote_lwip_next_timeout(uint32_t now) {
   uint32_t t = UINT32_MAX;
   for (uint32_t i = 0; i < nslots; i++) {
     const struct slot *s = &slots[i];
+#if MOTE_TLS
+    if (s->state == S_HANDSHAKE || s->state == S_TLS_CLOSING) {
+      uint32_t left = (int32_t)(s->tls_deadline - now) > 0 ? s->tls_deadline - now : 0;
+      if (left < t) t = left;
+      continue;
+    }
+    if (s->state == S_OPEN && TLS_HELD(s) && s->pcb && tcp_sndbuf(s->pcb) > 0 && tcp_sndqueuelen(s->pcb) < TCP_SND_QUEUELEN - 1)
+      return 0; /* else on_sent flushes when the peer acknowledges */
+#endif
     if (s->state != S_OPEN) continue;
     if (s->broken || (s->peer_fin && !s->rxq)) return 0;
-    if (s->rxq && !s->paused) {
+    if ((s->rxq || TLS_PENDING(s)) && !s->paused) {
       uint32_t waited = now - s->starved_at;
       uint32_t left = !s->starved || waited >= STARVE_RETRY_MS ? 0 : STARVE_RETRY_MS - waited;
       if (left < t) t = left;
@@ -462,6 +813,10 @@ static void close_listeners(void) {
     tcp_accept(listeners[l], NULL);
     tcp_close(listeners[l]); /* a listening pcb is freed at once */
     listeners[l] = NULL;
+#if MOTE_TLS
+    lis_tls[l] = NULL; /* its own configuration stays until no session can use it (tls_own_free) */
+#endif
+    ka[l].idle_ms = 0;
   }
 }
 
@@ -478,6 +833,9 @@ static void reset_tables(void) {
 
 void port_reset(void) {
   uint32_t nc = 0;
+#if MOTE_TLS
+  tls_free_all();
+#endif
   for (uint32_t i = 0; i < nslots; i++) {
     struct slot *s = &slots[i];
     if (s->state == S_FREE) continue;
@@ -489,15 +847,25 @@ void port_reset(void) {
   reset_tables();
   uint32_t nl = mote_lwip_listener_count();
   close_listeners(); /* the restarted core listens again */
+#if MOTE_TLS
+  tls_own_free(); /* every session was freed above */
+#endif
   mote_notice("reset: dropped %u connections and %u listeners", (unsigned)nc, (unsigned)nl);
 }
 
 void mote_lwip_shutdown_all(void) {
+#if MOTE_TLS
+  for (uint32_t i = 0; i < nslots; i++)
+    if (slots[i].state == S_HANDSHAKE || slots[i].state == S_TLS_CLOSING) tls_drop((int32_t)i, 0);
+#endif
   for (uint32_t i = 0; i < nslots; i++) {
     if (slots[i].state != S_OPEN) continue;
     if (report_closed((int32_t)i, MOTE_CLOSED_SHUTDOWN) != H_OK) break; /* everything is closed */
   }
   close_listeners();
+#if MOTE_TLS
+  tls_own_free(); /* every connection is gone */
+#endif
 }
 
 void mote_lwip_init(uint32_t n) {

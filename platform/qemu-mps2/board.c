@@ -106,19 +106,33 @@ void mps2_uart_write(const char *s, uint32_t len) {
 
 /* ---- semihosting ------------------------------------------------------------------- */
 
+#define SYS_GET_CMDLINE 0x15
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 
-static int semihost(int op, void *arg) {
+int mps2_semihost(int op, void *arg) {
   register int r0 __asm("r0") = op;
   register void *r1 __asm("r1") = arg;
   __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
   return r0;
 }
 
+int mps2_cmdline(char *buf, uint32_t cap) {
+  if (cap == 0) return -1;
+  buf[0] = 0;
+  /* {buffer, its size}; the host writes the line and its length back */
+  uint32_t block[2] = {(uint32_t)(uintptr_t)buf, cap};
+  if (mps2_semihost(SYS_GET_CMDLINE, block) != 0) {
+    buf[0] = 0;
+    return -1;
+  }
+  buf[block[1] < cap ? block[1] : cap - 1] = 0;
+  return (int)block[1];
+}
+
 void mps2_exit(int status) {
   uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
-  semihost(SYS_EXIT_EXTENDED, block);
+  mps2_semihost(SYS_EXIT_EXTENDED, block);
   for (;;) __asm volatile("wfi"); /* not under QEMU -semihosting: stop here */
 }
 

@@ -22,6 +22,10 @@
 #include "netif/ethernet.h"
 
 #include "../common/driver.h"
+#include "../common/image_store.h"
+#if __has_include("image_key.h")
+#include "image_key.h" /* wasm3 builds: the device key (tools/build-arm.ts) */
+#endif
 #include "../lwip/mote_lwip.h"
 #include "board_config.h"
 #include "engine.h"
@@ -85,14 +89,57 @@ static void mem_report(void) {
   mote_notice("mem: %s", line);
 }
 
-/* Console commands: 'q' / Ctrl-C shut down; 'm' prints the memory in use. */
+/* Console commands: 'q' / Ctrl-C shut down; 'm' prints the memory in use;
+ * 'f' is the simulator's --debug-fault 7 (a test hook: from now on every
+ * 7th import call fails its bounds check, so the core traps and restarts). */
 static int console_wants_exit(void) {
   int c, quit = 0;
   while ((c = mps2_uart_getc()) >= 0) {
     if (c == 'q' || c == 'Q' || c == 3) quit = 1;
     else if (c == 'm') mem_report();
+    else if (c == 'f') {
+      mote_engine_debug_fault(7);
+      mote_notice("debug fault: every 7th import call fails its bounds check");
+    }
   }
   return quit;
+}
+
+/* Options on QEMU's semihosting command line (`mote qemu --ka-time S ...`
+ * passes them as -semihosting-config arg=...): the TCP keepalive override of
+ * the limits block, as mote-sim's --ka-time/--ka-probes/--ka-interval. */
+static void board_args(struct mote_limits *lim) {
+  char line[256]; /* as flash.c's: a line longer than the buffer is refused whole (E2BIG) */
+  if (mps2_cmdline(line, sizeof line) <= 0) return;
+  char *save = NULL, *name = strtok_r(line, " ", &save);
+  name = strtok_r(NULL, " ", &save); /* the first word is the program name */
+  for (; name; name = strtok_r(NULL, " ", &save)) {
+    if (!strcmp(name, "--flash")) { /* flash.c's */
+      strtok_r(NULL, " ", &save);
+      continue;
+    }
+#if MOTE_TLS
+    int takes = mps2_tls_option(name);
+    if (takes >= 0) {
+      char *tv = takes ? strtok_r(NULL, " ", &save) : NULL;
+      if ((takes && !tv) || mps2_tls_set(name, tv ? tv : "") < 0) mote_warn("command line: '%s %s' ignored", name, tv ? tv : "");
+      continue;
+    }
+#endif
+    uint32_t *field = !strcmp(name, "--ka-time") ? &lim->ka_time
+                      : !strcmp(name, "--ka-probes") ? &lim->ka_probes
+                      : !strcmp(name, "--ka-interval") ? &lim->ka_interval
+                      : !strcmp(name, "-d") ? &lim->log_level : NULL; /* -d: lws log bitmask, as mote-sim's */
+    char *val = field ? strtok_r(NULL, " ", &save) : NULL;
+    uint32_t v = 0; /* decimal seconds or count; strtoul would cost 360 B of flash */
+    const char *d = val ? val : "";
+    while (*d >= '0' && *d <= '9' && v <= UINT32_MAX / 1000) v = v * 10 + (uint32_t)(*d++ - '0');
+    if (!field || !val || !*val || *d || v > UINT32_MAX / 1000) {
+      mote_warn("command line: '%s %s' ignored", name, val ? val : "");
+      continue;
+    }
+    *field = v;
+  }
 }
 
 int main(void) {
@@ -116,6 +163,22 @@ int main(void) {
       .port = MOTE_BOARD_LISTEN_PORT,
       .flags = 0,
   };
+  board_args(&lim);
+  mote_log_set_mask(lim.log_level);
+#ifdef MOTE_IMAGE_KEY
+  /* wasm3: the module comes from the app-image store */
+  static const uint8_t key[MOTE_IMAGE_KEY_BYTES] = MOTE_IMAGE_KEY;
+  struct mote_flash fl;
+  if (mps2_flash_open(&fl) < 0 || mote_image_store_init(&fl, key) < 0) return 1;
+#else
+  if (mote_engine_uses_image()) {
+    mote_err("engine %s needs an image store, and this build has no device key", mote_engine_name());
+    return 1;
+  }
+#endif
+#if MOTE_TLS
+  if (mps2_tls_start() < 0) return 1;
+#endif
   if (mote_drv_start(&lim) < 0) return 1;
   if (mote_lwip_listener_count() == 0) mote_warn("the core opened no listener");
 

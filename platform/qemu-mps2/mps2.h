@@ -55,6 +55,25 @@ void mps2_uart_write(const char *s, uint32_t len);
 int mps2_uart_getc(void);
 /* Bytes of the C heap (.heap) handed to malloc through _sbrk so far. */
 uint32_t mps2_heap_used(void);
+/* The command line QEMU passes through semihosting (SYS_GET_CMDLINE:
+ * -semihosting-config arg=...), NUL-terminated in buf. Returns its length,
+ * or -1 (buf empty). */
+int mps2_cmdline(char *buf, uint32_t cap);
+/* One semihosting call (op, parameter block); returns r0. */
+int mps2_semihost(int op, void *arg);
+/* flash.c: the app-image store's region (boards/<b>.json imageStore) with
+ * its writes persisted to the host file named by `--flash PATH` on the
+ * semihosting command line. Fills *out; 0, or -1 (logged). */
+struct mote_flash;
+int mps2_flash_open(struct mote_flash *out);
+#if MOTE_TLS
+/* tls_board.c: TLS options on the semihosting command line. option(name):
+ * -1 not a TLS option, 0 a flag, 1 takes a value; set() returns 0 or -1
+ * (a bad value). start(): the TLS layer up when asked for; 0 or -1 (logged). */
+int mps2_tls_option(const char *name);
+int mps2_tls_set(const char *name, const char *val);
+int mps2_tls_start(void);
+#endif
 /* Leave QEMU through semihosting with this status (never returns). */
 void mps2_exit(int status) __attribute__((noreturn));
 /* Print what went wrong and exit(3). */

@@ -21,6 +21,26 @@ import * as service from "../core/service";
 @external("env", "sock_listen")
 export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, flags: u32): i32;
 
+/** TCP keepalive (lws ka_time/ka_probes/ka_interval, seconds) for every
+ *  connection accepted on `listener` from now on: probes after `timeS` idle,
+ *  `probes` of them `intervalS` apart; a peer silent that long (or sent data
+ *  left unacknowledged that long, where the stack can bound it) is reported
+ *  with mote_closed(CLOSED_TIMEOUT). probes or intervalS 0: the stack's
+ *  default. Called once per listener, after sock_listen, only when timeS is
+ *  not 0. Returns 0 or a negative errno (keepalive stays off). */
+@external("env", "sock_keepalive")
+export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, intervalS: u32): i32;
+
+/** Serve TLS on `listener` (https://, wss://; the core still sees only
+ *  plaintext): the vhost's certificate chain and private key, PEM files the
+ *  port reads through its file operations, and the allowed suites (lws
+ *  ssl_cipher_list: IANA names joined by ':'; empty = the port's default).
+ *  All UTF-8. Called once per listener, after sock_listen, before any
+ *  connection is accepted. Returns 0 or a negative errno (the port logged
+ *  why; 38 ENOSYS: no TLS in this firmware): the vhost then must not serve. */
+@external("env", "sock_tls")
+export declare function sock_tls(listener: u32, certPtr: usize, certLen: u32, keyPtr: usize, keyLen: u32, ciphersPtr: usize, ciphersLen: u32): i32;
+
 /** Send bytes on a connection. Returns the number of bytes taken (0..len; a
  *  partial send is normal) or -1 when the connection is broken (the port then
  *  reports mote_closed later). */
@@ -49,6 +69,66 @@ export declare function log_emit(level: u32, ptr: usize, len: u32): void;
 /** Fill memory with random bytes (masking keys, nonces). */
 @external("env", "random_fill")
 export declare function random_fill(ptr: usize, len: u32): void;
+
+// The app-image store (INIT_IMAGE_STORE): the port writes an uploaded module
+// image into the slot that is not running, checks it, and switches to it.
+// The check (tag, format) is the port's, never the core's: the core being
+// replaced is not trusted to vouch for its successor. One upload at a time.
+
+/** Start an upload of `len` bytes whose tag (IMG_TAG_BYTES at tagPtr) is
+ *  HMAC-SHA256(device key, image). Erases the inactive slot. IMG_OK or IMG_ERR_*. */
+@external("env", "image_begin")
+export declare function image_begin(len: u32, tagPtr: usize, tagLen: u32): i32;
+
+/** The next bytes of the image, in order from offset 0. IMG_OK or IMG_ERR_*. */
+@external("env", "image_write")
+export declare function image_write(offset: u32, ptr: usize, len: u32): i32;
+
+/** All bytes written: check the tag and the format, then commit the slot.
+ *  IMG_OK (committed: it runs after image_activate) or IMG_ERR_*. */
+@external("env", "image_finish")
+export declare function image_finish(): i32;
+
+/** Forget an unfinished upload (the slot stays invalid). */
+@external("env", "image_abort")
+export declare function image_abort(): void;
+
+/** Switch to the committed image once this call into the core returns: the
+ *  core is shut down and the new image started (the old one again if the
+ *  new one fails to start). Called after the upload's answer was sent. */
+@external("env", "image_activate")
+export declare function image_activate(): void;
+
+// The DEFLATE codec (INIT_DEFLATE; RFC 7692 permessage-deflate). The port
+// keeps one inflater and one deflater per connection, keyed by the handle,
+// from z_open until z_close (or until the connection's slot is reset by the
+// port). Raw DEFLATE: the 00 00 ff ff tail is the codec's business (it
+// appends it to an inflated message and strips it from a deflated one).
+
+/** Open the codec for `conn`: inflater window 2^rxBits (client_max_window_bits,
+ *  8..15), deflater window 2^txBits (server_max_window_bits, 9..15), Z_*_NO_CONTEXT
+ *  flags. Z_DONE, or Z_ERR_MEM / Z_ERR_STATE (the core declines the extension). */
+@external("env", "z_open")
+export declare function z_open(conn: u32, rxBits: u32, txBits: u32, flags: u32): i32;
+
+/** Inflate: take bytes of a compressed message at inPtr (Z_FINAL: they end it),
+ *  write inflated bytes to outPtr (up to outCap); u32 consumed and u32 produced
+ *  at resPtr (Z_RESULT_BYTES). Z_DONE (all input taken, the message's tail
+ *  too when Z_FINAL, nothing pending), Z_MORE (the output is full: call again
+ *  with the rest of the input), Z_ERR_DATA, Z_ERR_STATE. */
+@external("env", "z_inflate")
+export declare function z_inflate(conn: u32, inPtr: usize, inLen: u32, outPtr: usize, outCap: u32, flags: u32, resPtr: usize): i32;
+
+/** Deflate: the same shape. Each call ends in a sync flush, so what was
+ *  produced can go out as a frame; with Z_FINAL the flush's 00 00 ff ff is
+ *  stripped (and the deflater restarts under Z_TX_NO_CONTEXT). Z_DONE, Z_MORE
+ *  (output full: call again with the rest), Z_ERR_STATE. outCap >= 64. */
+@external("env", "z_deflate")
+export declare function z_deflate(conn: u32, inPtr: usize, inLen: u32, outPtr: usize, outCap: u32, flags: u32, resPtr: usize): i32;
+
+/** Free the codec of `conn` (nothing when none is open). */
+@external("env", "z_close")
+export declare function z_close(conn: u32): void;
 
 // ---------------------------------------------------------------- exports --
 

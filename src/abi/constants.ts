@@ -7,7 +7,7 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 3; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -36,6 +36,10 @@ export const CLOSED_PEER = 0; // orderly EOF from the peer
 export const CLOSED_RESET = 1; // ECONNRESET / tcp_err
 export const CLOSED_ERROR = 2; // any other socket error
 export const CLOSED_SHUTDOWN = 3; // the port is going away (after mote_shutdown)
+// The stack gave up on a silent peer: TCP keepalive probes unanswered, or
+// sent data unacknowledged for as long (Linux ETIMEDOUT, or the ICMP
+// unreachable it saw meanwhile; lwIP tcp_err ERR_ABRT from its timers).
+export const CLOSED_TIMEOUT = 4;
 
 // ---- results of mote_accepted -----------------------------------------------
 export const ACCEPT_OK = 0;
@@ -65,6 +69,58 @@ export const LIM_LOG_LEVEL = 24; // bitmask of LOG_*
 export const LIM_MAX_MESSAGE = 28; // max WebSocket message bytes (0: unlimited)
 export const LIM_PORT = 32; // default listen port requested by the CLI (0: app's own)
 export const LIM_FLAGS = 36; // INIT_* flags
-export const LIM_SIZE = 40;
+// TCP keepalive for every listener, overriding the vhosts' kaTime/kaProbes/
+// kaInterval (seconds) when LIM_KA_TIME is not 0 (mote sim --ka-time).
+export const LIM_KA_TIME = 40;
+export const LIM_KA_PROBES = 44;
+export const LIM_KA_INTERVAL = 48;
+export const LIM_SIZE = 52;
 
 export const INIT_IPV6 = 1; // listeners bind IPv6 too
+export const INIT_IMAGE_STORE = 2; // the port keeps an image store: serve PUT /.mote/image
+export const INIT_DEFLATE = 4; // the port has the DEFLATE codec (z_* imports): permessage-deflate may be offered
+
+// ---- the DEFLATE codec (z_open / z_inflate / z_deflate; platform/common/zcodec.c) --
+// z_open flags: what RFC 7692 section 7.1.1 negotiated for the connection.
+export const Z_RX_NO_CONTEXT = 1; // client_no_context_takeover: the inflater restarts after each message
+export const Z_TX_NO_CONTEXT = 2; // server_no_context_takeover: the deflater restarts after each message
+// z_inflate / z_deflate flags
+export const Z_FINAL = 1; // these bytes end the message (RFC 7692 section 7.2.1/7.2.2: the 00 00 ff ff tail)
+// z_inflate / z_deflate results: Z_DONE (input consumed, nothing pending),
+// Z_MORE (the output area is full: call again with the rest), or an error
+export const Z_DONE = 0;
+export const Z_MORE = 1;
+export const Z_ERR_DATA = -1; // not a valid DEFLATE stream (close 1007)
+export const Z_ERR_MEM = -2; // no memory for the codec state (decline, or close 1011)
+export const Z_ERR_STATE = -3; // no codec open for the connection, or a bad argument (close 1011)
+export const Z_RESULT_BYTES = 8; // the result block: u32 bytes consumed, u32 bytes produced
+
+// ---- the app-image store (platform/common/image_store.c) -------------------
+// A flash region of two equal slots. Each slot: a header of IMG_HDR_BYTES
+// then the module image. The header is programmed last, after the image and
+// its tag are checked, so a torn upload leaves the slot without a valid
+// header and the other slot keeps running. Fields are u32 little-endian at
+// these offsets; the tag is IMG_TAG_BYTES at IMG_HDR_TAG.
+export const IMG_MAGIC = 0x474d494d; // "MIMG"
+export const IMG_FORMAT = 1;
+export const IMG_HDR_MAGIC = 0;
+export const IMG_HDR_FORMAT = 4;
+export const IMG_HDR_SEQ = 8; // higher wins at boot
+export const IMG_HDR_LEN = 12; // image bytes after the header
+export const IMG_HDR_TAG_TYPE = 16; // IMG_TAG_*
+export const IMG_HDR_TAG = 20;
+export const IMG_HDR_REVOKED = 52; // 0xffffffff live; programmed to 0 when the image failed to start
+export const IMG_HDR_BYTES = 256;
+export const IMG_TAG_HMAC_SHA256 = 1; // HMAC-SHA256(device key, image bytes)
+export const IMG_TAG_BYTES = 32;
+
+// ---- image upload results (image_begin / image_write / image_finish) -------
+export const IMG_OK = 0;
+export const IMG_ERR_NO_STORE = -1; // this firmware runs no image store (HTTP 404)
+export const IMG_ERR_TOO_BIG = -2; // larger than a slot (413)
+export const IMG_ERR_BUSY = -3; // another upload in progress, or a switch pending (409)
+export const IMG_ERR_FLASH = -4; // erase or program failed (500)
+export const IMG_ERR_TAG = -5; // the tag does not match the image: not authorised (403)
+export const IMG_ERR_FORMAT = -6; // authorised, but not a module this engine can load (422)
+export const IMG_ERR_STATE = -7; // call out of order (500)
+export const IMG_ERR_SHORT = -8; // fewer bytes written than announced (400)

@@ -59,6 +59,9 @@ export const F_RX_MSG_OPEN: u32 = 2048; // peer is sending a fragmented message
 export const F_ESTABLISHED: u32 = 4096; // ESTABLISHED callback was delivered
 export const F_RESP_CHUNKED: u32 = 8192; // response body is sent chunked
 export const F_CONTINUE_SENT: u32 = 16384; // 100 Continue went out
+export const F_BUILTIN_IMAGE: u32 = 32768; // this request is for the core's image-upload endpoint
+export const F_DEFLATE: u32 = 65536; // permessage-deflate negotiated: the port's codec is open (z_open)
+export const F_RX_COMPRESSED: u32 = 131072; // the message being received had RSV1 on its first frame
 
 @unmanaged
 export class Conn {

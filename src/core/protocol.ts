@@ -41,6 +41,11 @@ export class Protocol {
   /** Periodic timer (ms, 0 = off) and its next due time. */
   timerMs: u32 = 0;
   timerDue: u32 = 0;
+  /** permessage-deflate may be negotiated on this protocol's connections
+   *  (where its vhost allows it: Vhost.setDeflate). lws offers no extension
+   *  to a protocol whose rx_buffer_size is under 128; set false for the
+   *  same effect (peers built on lws may expect it). */
+  deflate: bool = true;
 
   constructor(public name: string, public userSize: i32 = 0) {
     this.nameBytes = String.UTF8.encode(name);
@@ -79,8 +84,55 @@ export class Vhost {
   protocols: Protocol[] = [];
   defaultProtocol: i32 = 0;
   listener: i32 = -1;
+  /** TCP keepalive of every connection accepted on this vhost, in seconds
+   *  (lws ka_time, ka_probes, ka_interval). kaTime 0 = off (the default):
+   *  otherwise the stack probes a connection idle for kaTime, kaProbes
+   *  times kaInterval apart (0: the stack's default for either), and a
+   *  peer that answers none of them, or leaves data we sent unacknowledged
+   *  as long, is closed: the app sees closed() / closedHttp() as for any
+   *  other close. Set in setup(), before the vhost listens. `mote sim
+   *  --ka-time` (the limits block) overrides all three for every vhost. */
+  kaTime: u32 = 0;
+  kaProbes: u32 = 0;
+  kaInterval: u32 = 0;
+  /** TLS (https://, wss://): the certificate chain and key files (PEM, read
+   *  by the port: on the simulator, host paths relative to its working
+   *  directory) and the allowed suites (lws ssl_cipher_list, IANA names
+   *  joined by ':'; "" = the port's default). Empty cert = plaintext. Set
+   *  with setTls() in setup(). `mote sim --tls ...` overrides them. */
+  tlsCert: string = "";
+  tlsKey: string = "";
+  tlsCiphers: string = "";
+  /** permessage-deflate (RFC 7692; lws: the vhost's extensions list): accept
+   *  a client's offer when the port has the codec (INIT_DEFLATE). Off by
+   *  default; setDeflate(true) in setup(). Costs the port's codec state
+   *  (zlib: ~300 KB) per connection that negotiates it. */
+  deflate: bool = false;
 
   constructor(public name: string, public port: u32) {}
+
+  /** Allow permessage-deflate on this vhost's WebSocket connections. */
+  setDeflate(on: bool): Vhost {
+    this.deflate = on;
+    return this;
+  }
+
+  /** kaTime, kaProbes and kaInterval at once (seconds; kaTime 0 = off). */
+  setKeepalive(timeS: u32, probes: u32, intervalS: u32): Vhost {
+    this.kaTime = timeS;
+    this.kaProbes = probes;
+    this.kaInterval = intervalS;
+    return this;
+  }
+
+  /** Serve this vhost over TLS (see tlsCert): lws's ssl_cert_filepath,
+   *  ssl_private_key_filepath and ssl_cipher_list. */
+  setTls(cert: string, key: string, ciphers: string = ""): Vhost {
+    this.tlsCert = cert;
+    this.tlsKey = key;
+    this.tlsCiphers = ciphers;
+    return this;
+  }
 
   addProtocol(p: Protocol): Protocol {
     p.index = this.protocols.length;

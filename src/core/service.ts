@@ -13,23 +13,25 @@
 
 import {
   LIM_SIZE, LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES,
-  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
+  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, INIT_IMAGE_STORE, INIT_DEFLATE, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, CLOSED_TIMEOUT, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
   LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG,
 } from "../abi/constants";
-import { sock_listen, sock_send, sock_want_writable, sock_pause_rx, sock_close } from "../abi/abi";
+import { sock_listen, sock_keepalive, sock_tls, sock_send, sock_want_writable, sock_pause_rx, sock_close } from "../abi/abi";
 import { setLogMask, logStart, logOn } from "./log";
 import { txPoolInit, TxQueue, NONE, txFreeBlocks, txTotalBlocks } from "./txpool";
 import {
   Conn, CTRL_MAX, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_PORT_WRITABLE, F_RX_PAUSED, F_APP_WANTS_WRITABLE,
-  F_ESTABLISHED, F_CLOSE_SENT,
+  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE,
 } from "./conn";
+import { imageUploadProtocol } from "./image";
 import { Vhost, Protocol } from "./protocol";
 import { runAppSetup } from "./app";
 import { putAscii } from "../util/bytes";
 import { PRE, TIMEOUT_HEAD_MS } from "./limits";
 import { httpRx, httpHeaderBufferCost, httpRxPtr, httpRxSpace, httpWritable } from "../http/server";
 import { wsRx, wsWritable, wsShutdown } from "../ws/server";
+import { deflateInit, deflateRelease } from "../ws/deflate";
 
 const limits = memory.data(64);
 
@@ -132,6 +134,8 @@ function lim(off: u32): u32 {
 }
 
 export let listenPortOverride: u32 = 0;
+/** The port keeps an app-image store (INIT_IMAGE_STORE): PUT /.mote/image. */
+export let imageStoreOn = false;
 
 export function init(nowMs: u32): i32 {
   now = nowMs;
@@ -142,6 +146,7 @@ export function init(nowMs: u32): i32 {
   hdrBytes = lim(LIM_HDR_BYTES);
   maxMessage = lim(LIM_MAX_MESSAGE);
   listenPortOverride = lim(LIM_PORT);
+  imageStoreOn = (lim(LIM_FLAGS) & INIT_IMAGE_STORE) != 0;
   const txBlocks = lim(LIM_TX_BLOCKS);
   const txBlockBytes = lim(LIM_TX_BLOCK_BYTES);
   if (maxConns == 0 || rxSize < 256 || hdrCount == 0 || hdrBytes < httpHeaderBufferCost() + 256 || txBlocks == 0 || txBlockBytes < 64) {
@@ -183,10 +188,16 @@ export function init(nowMs: u32): i32 {
   // (Autobahn 9.x): the board's pool must hold its largest echoed message.
   txHighWater = <u32>((<u64>txBlocks * txBlockBytes) >> 1);
   staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);
+  // permessage-deflate: the inflate/deflate areas, when the port has the
+  // codec and a vhost allows the extension (src/ws/deflate.ts)
+  let anyDeflate = false;
+  for (let v = 0; v < vhosts.length; v++) if (unchecked(vhosts[v]).deflate) anyDeflate = true;
+  staticBytes += deflateInit((lim(LIM_FLAGS) & INIT_DEFLATE) != 0, anyDeflate, rxSize);
 
   logStart(LOG_NOTICE).s("mote core: ").u(maxConns).s(" connections x ").u(recordSize).s(" B, rx ").u(rxSize)
     .s(" B, ").u(hdrCount).s(" header buffers x ").u(hdrBytes).s(" B, ").u(txBlocks).s(" tx blocks x ").u(txBlockBytes)
-    .s(" B; memory ").u(<u64>memory.size() << 6).s(" KiB (").u(<u64>(memory.size() - before) << 6).s(" KiB tables)").end();
+    .s(" B; tables ").u(<u64>staticBytes).s(" B; memory ").u(<u64>memory.size() << 6).s(" KiB (grew ")
+    .u(<u64>(memory.size() - before) << 6).s(" KiB at init)").end();
 
   // listeners, then PROTOCOL_INIT for every protocol of every vhost
   for (let v = 0; v < vhosts.length; v++) {
@@ -198,6 +209,8 @@ export function init(nowMs: u32): i32 {
       return -1;
     }
     vh.listener = l;
+    keepalive(vh);
+    if (vh.tlsCert.length > 0 && tls(vh) < 0) return -1; // never plaintext in its place
     for (let p = 0; p < vh.protocols.length; p++) {
       if (unchecked(vh.protocols[p]).init(vh) != 0) {
         logStart(LOG_ERR).s("protocol ").s(unchecked(vh.protocols[p]).name).s(": init failed").end();
@@ -206,6 +219,42 @@ export function init(nowMs: u32): i32 {
     }
   }
   return 0;
+}
+
+/** TLS for the vhost's listener (sock_tls): 0, or -1 after logging. The
+ *  strings are encoded once, at start-up. */
+function tls(vh: Vhost): i32 {
+  const cert = String.UTF8.encode(vh.tlsCert);
+  const key = String.UTF8.encode(vh.tlsKey);
+  const ciphers = String.UTF8.encode(vh.tlsCiphers);
+  const r = sock_tls(<u32>vh.listener, changetype<usize>(cert), <u32>cert.byteLength, changetype<usize>(key), <u32>key.byteLength,
+    changetype<usize>(ciphers), <u32>ciphers.byteLength);
+  if (r < 0) {
+    logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS refused by the port (errno ").i(-r).s(")").end();
+    return -1;
+  }
+  logStart(LOG_NOTICE).s("vhost ").s(vh.name).s(": TLS with ").s(vh.tlsCert).end();
+  return 0;
+}
+
+/** TCP keepalive for the vhost's listener: the limits block's (command
+ *  line) when LIM_KA_TIME is set, else the vhost's own; nothing when 0. */
+function keepalive(vh: Vhost): void {
+  const fromLimits = lim(LIM_KA_TIME) != 0;
+  const t = fromLimits ? lim(LIM_KA_TIME) : vh.kaTime;
+  if (t == 0) return;
+  const n = fromLimits ? lim(LIM_KA_PROBES) : vh.kaProbes;
+  const iv = fromLimits ? lim(LIM_KA_INTERVAL) : vh.kaInterval;
+  const r = sock_keepalive(<u32>vh.listener, t, n, iv);
+  const line = logStart(r < 0 ? LOG_WARN : LOG_NOTICE).s("vhost ").s(vh.name).s(": TCP keepalive ");
+  if (r < 0) {
+    line.s("unavailable (errno ").i(-r).s(")").end();
+    return;
+  }
+  line.s("after ").u(t).s(" s idle, ");
+  if (n != 0) line.u(n).s(" probes"); else line.s("the stack's default number of probes");
+  if (iv != 0) line.s(" every ").u(iv).s(" s"); else line.s(" at its default interval");
+  line.s(fromLimits ? " (limits block)" : "").end();
 }
 
 /** Called by the app's setup(): registers a vhost (lws_create_vhost). */
@@ -355,7 +404,11 @@ export function closed(id: u32, reason: u32): void {
   if (id >= maxConns) return;
   const c = conn(id);
   if (c.state == ST_FREE) return;
-  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": closed by peer (reason ").u(reason).s(")").end();
+  if (reason == CLOSED_TIMEOUT) {
+    // keepalive probes (or retransmissions) went unanswered: a dead peer is
+    // worth a notice; the app hears closed() as for any other close
+    logStart(LOG_NOTICE).s("conn ").u(id).s(": peer timed out (keepalive or unacknowledged data), closed").end();
+  } else if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": closed by peer (reason ").u(reason).s(")").end();
   release(c);
 }
 
@@ -546,6 +599,12 @@ export function closeAfterFlush(c: Conn): void {
   updatePortWritable(c);
 }
 
+/** Who answers the connection's HTTP request: the vhost's protocol 0 (lws),
+ *  or the core's own image-upload endpoint (F_BUILTIN_IMAGE). */
+export function httpHandlerOf(c: Conn): Protocol {
+  return (c.flags & F_BUILTIN_IMAGE) != 0 ? imageUploadProtocol() : unchecked(vhostOf(c).protocols[0]);
+}
+
 /** Closes the socket now and forgets the connection. */
 export function closeConn(c: Conn, mode: u32): void {
   if (c.state == ST_FREE) return;
@@ -564,9 +623,10 @@ function release(c: Conn): void {
     statWsOpen--;
     proto.closed(c);
   } else {
-    unchecked(vhostOf(c).protocols[0]).closedHttp(c);
+    httpHandlerOf(c).closedHttp(c);
   }
   proto.wsiDestroy(c);
+  deflateRelease(c); // the port's codec state (z_close)
   txq(c).clear();
   if (c.hdr != NONE) {
     hdrGive(c.hdr);

@@ -13,16 +13,17 @@
 
 import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, CLOSE_ABORT } from "../abi/constants";
 import { logStart, logOn } from "../core/log";
-import { putAscii, putDecimal } from "../util/bytes";
+import { putAscii, putDecimal, bytesEqualAscii } from "../util/bytes";
 import {
   Conn, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ST_WS, TM_HEAD, TM_KEEPALIVE, TM_RESPONSE,
   F_KEEPALIVE, F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_BODY_DONE, F_APP_WANTS_WRITABLE,
-  F_CONTINUE_SENT,
+  F_CONTINUE_SENT, F_BUILTIN_IMAGE,
 } from "../core/conn";
 import {
   hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf,
-  updatePortWritable, txPending,
+  updatePortWritable, txPending, httpHandlerOf, imageStoreOn,
 } from "../core/service";
+import { IMAGE_PATH } from "../core/image";
 import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_RESPONSE_MS } from "../core/limits";
 import {
   RequestHead, scanHeadEnd, parseHead, HEADER_ENTRY_SIZE, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK,
@@ -124,7 +125,7 @@ function readHead(c: Conn): bool {
 
 function startRequest(c: Conn, head: RequestHead): void {
   clearTimer(c);
-  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT);
+  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT | F_BUILTIN_IMAGE);
   if (head.keepAlive) c.flags |= F_KEEPALIVE;
   if (head.method == METHOD_HEAD) c.flags |= F_HEAD_REQUEST;
   c.respLeft = -1;
@@ -177,7 +178,8 @@ function startRequest(c: Conn, head: RequestHead): void {
     respondHead(c, 204, null, 0, "Allow: GET, HEAD, POST, OPTIONS\r\n");
     return;
   }
-  const r = unchecked(vhostOf(c).protocols[0]).http(c);
+  if (imageStoreOn && bytesEqualAscii(rawOf(c) + head.pathOff, head.pathLen, IMAGE_PATH)) c.flags |= F_BUILTIN_IMAGE;
+  const r = httpHandlerOf(c).http(c);
   if (c.state == ST_FREE) return;
   if (r != 0) {
     closeConn(c, CLOSE_GRACEFUL);
@@ -191,7 +193,7 @@ function readBody(c: Conn): bool {
   const head = headOf(c);
   let p = raw + c.headLen;
   let avail = c.hdrFill - c.headLen;
-  const proto = unchecked(vhostOf(c).protocols[0]);
+  const proto = httpHandlerOf(c);
   let done = false;
   while (avail > 0 && !done) {
     if (head.chunked) {
@@ -211,7 +213,7 @@ function readBody(c: Conn): bool {
           closeConn(c, CLOSE_GRACEFUL);
           return false;
         }
-        if (c.state == ST_FREE) return false;
+        if (c.state != ST_HTTP_BODY) return false; // closed, or closing after an answer
       }
       p += <u32>r;
       avail -= <u32>r;
@@ -225,7 +227,7 @@ function readBody(c: Conn): bool {
         closeConn(c, CLOSE_GRACEFUL);
         return false;
       }
-      if (c.state == ST_FREE) return false;
+      if (c.state != ST_HTTP_BODY) return false; // closed, or closing after an answer
       p += take;
       avail -= take;
       if (c.bodyLeft == 0) done = true;
@@ -270,7 +272,7 @@ function nextRequest(c: Conn): bool {
 export function httpWritable(c: Conn): void {
   if ((c.flags & F_APP_WANTS_WRITABLE) != 0) {
     c.flags &= ~F_APP_WANTS_WRITABLE;
-    if (unchecked(vhostOf(c).protocols[0]).httpWriteable(c) != 0) {
+    if (httpHandlerOf(c).httpWriteable(c) != 0) {
       closeConn(c, CLOSE_GRACEFUL);
       return;
     }
@@ -302,11 +304,13 @@ function reason(status: u32): string {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -396,19 +400,21 @@ const errBody = memory.data(64);
 /** An error the app (or a handler default) chose: a complete small response
  *  ("404 Not Found\n"); the connection stays usable when framing allows.
  *  Returns 0, or -1 when a response was already started. */
-export function httpAppError(c: Conn, status: u32): i32 {
+export function httpAppError(c: Conn, status: u32, extra: string | null = null): i32 {
   if ((c.flags & F_RESP_HEADERS_SENT) != 0) return -1;
   let n = putDecimal(errBody, status);
   store<u8>(errBody + n++, 0x20);
   n += putAscii(errBody + n, reason(status)); // longest reason: 31 bytes
   store<u8>(errBody + n++, 0x0a);
-  if (!respondHead(c, status, "text/plain", n, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : null)) return -1;
+  if (status == 426) extra = "Sec-WebSocket-Version: 13\r\n";
+  if (!respondHead(c, status, "text/plain", n, extra)) return -1;
   respondBody(c, errBody, n, true);
   return 0;
 }
 
-/** A protocol error found by the core: answer with `status` and close. */
-export function httpFail(c: Conn, status: u32): void {
+/** A protocol error found by the core: answer with `status` (and `extra`
+ *  header lines) and close, without reading the rest of a request body. */
+export function httpFail(c: Conn, status: u32, extra: string | null = null): void {
   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": HTTP ").u(status).end();
   if (c.hdr == 0xffffffff || (c.flags & F_RESP_HEADERS_SENT) != 0) {
     closeConn(c, CLOSE_ABORT);
@@ -418,7 +424,7 @@ export function httpFail(c: Conn, status: u32): void {
   headOf(c).versionMinor = 1;
   c.flags &= ~F_KEEPALIVE;
   c.flags &= ~F_HEAD_REQUEST;
-  if (httpAppError(c, status) != 0) {
+  if (httpAppError(c, status, extra) != 0) {
     closeConn(c, CLOSE_ABORT);
     return;
   }

@@ -8,6 +8,7 @@ import { putAscii } from "../util/bytes";
 import {
   Conn, ST_WS, ST_WS_CLOSING, ST_FREE, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, TM_CLOSE,
   F_APP_WANTS_WRITABLE, F_CLOSE_SENT, F_CLOSE_RCVD, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_ESTABLISHED,
+  F_DEFLATE, F_RX_COMPRESSED,
 } from "../core/conn";
 import {
   send, closeConn, closeAfterFlush, setTimer, clearTimer, ctrlBuf, protocolOf, vhostOf, markEstablished,
@@ -21,6 +22,10 @@ import { utf8Step, UTF8_ACCEPT, UTF8_REJECT } from "./utf8";
 import { wsAcceptKey, wsKeyValid, WS_ACCEPT_LEN } from "./accept";
 import { RequestHead, METHOD_GET, headerValuePtr, headerValueLen } from "../http/request";
 import { rawOf, tableOf, httpFail, headOf, headerIs } from "../http/server";
+import {
+  negotiateDeflate, inflateStep, deflateStep, zConsumed, zProduced, zRxArea, zTxArea, isDataError, logCodecError,
+} from "./deflate";
+import { Z_DONE } from "../abi/constants";
 
 // opcodes (§5.2)
 export const OP_CONT: u8 = 0;
@@ -150,6 +155,9 @@ export function wsHandshake(c: Conn, head: RequestHead): void {
     w += nb.byteLength;
     w += putAscii(hs + w, "\r\n");
   }
+  // permessage-deflate (RFC 7692 section 7.1): the codec is open from here
+  // on (F_DEFLATE), and freed with the slot even if the 101 cannot be sent
+  w += negotiateDeflate(c, raw, table, head, vhostOf(c).deflate && proto.deflate, hs + w);
   w += putAscii(hs + w, "\r\n");
   clearTimer(c);
   if (!send(c, hs, w)) return;
@@ -240,7 +248,13 @@ function earlyChecks(c: Conn, h: usize): bool {
   const b0 = <u32>load<u8>(h);
   const b1 = <u32>load<u8>(h + 1);
   const op = b0 & 15;
-  if ((b0 & 0x70) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "RSV bits set without an extension");
+  if ((b0 & 0x70) != 0) {
+    // RSV1 is permessage-deflate's "compressed" bit: only with the extension
+    // negotiated, only on a data message's first frame (RFC 7692 section 6)
+    if ((c.flags & F_DEFLATE) == 0) return fail(c, CLOSE_PROTOCOL_ERROR, "RSV bits set without an extension");
+    if ((b0 & 0x30) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "RSV2 or RSV3 set");
+    if (op == 0 || op >= 8) return fail(c, CLOSE_PROTOCOL_ERROR, "RSV1 on a continuation or control frame");
+  }
   if ((op > 2 && op < 8) || op > 10) return fail(c, CLOSE_PROTOCOL_ERROR, "reserved opcode");
   if (op >= 8 && ((b0 & 0x80) == 0 || (b1 & 0x7f) > 125)) return fail(c, CLOSE_PROTOCOL_ERROR, "fragmented or long control frame");
   if ((b1 & 0x80) == 0) return fail(c, CLOSE_PROTOCOL_ERROR, "unmasked client frame");
@@ -292,9 +306,15 @@ function frameHeader(c: Conn, h: usize): bool {
     c.wsMsgLen = 0;
     c.utf8 = UTF8_ACCEPT;
     c.rxFirst = 1;
+    if ((b0 & 0x40) != 0) c.flags |= F_RX_COMPRESSED;
+    else c.flags &= ~F_RX_COMPRESSED;
   }
-  if (maxMessage > 0 && c.wsMsgLen + len > maxMessage) return fail(c, CLOSE_TOO_BIG, "message larger than the limit");
-  c.wsMsgLen += len;
+  // the message-size limit counts what the app receives: for a compressed
+  // message, the inflated bytes (inflatePayload)
+  if ((c.flags & F_RX_COMPRESSED) == 0) {
+    if (maxMessage > 0 && c.wsMsgLen + len > maxMessage) return fail(c, CLOSE_TOO_BIG, "message larger than the limit");
+    c.wsMsgLen += len;
+  }
   if (c.wsFin == 0) c.flags |= F_RX_MSG_OPEN;
   else c.flags &= ~F_RX_MSG_OPEN;
   if (len == 0) {
@@ -313,6 +333,44 @@ function payload(c: Conn, p: usize, take: u32): bool {
   if (frameDone) c.wsRx = WR_HEADER;
   if (c.state == ST_WS_CLOSING) return true;
   const last = frameDone && c.wsFin != 0;
+  if ((c.flags & F_RX_COMPRESSED) != 0) return inflatePayload(c, p, take, last);
+  return deliver(c, p, take, last);
+}
+
+/** Streams compressed payload bytes through the codec (RFC 7692 section
+ *  7.2.2): the inflated bytes reach the app from the bounded zRx area, as
+ *  many receive() calls as it takes; the last of the message carries
+ *  isFinalFragment() (possibly with no bytes, when the area filled exactly). */
+function inflatePayload(c: Conn, p: usize, take: u32, last: bool): bool {
+  const out = zRxArea();
+  // bounded: a call either takes all its input or fills the area (Z_MORE);
+  // the message-size limit ends a long run of the latter
+  for (let guard: u32 = 0; guard < 0x1000000; guard++) {
+    const r = inflateStep(c, p, take, last);
+    if (r < 0) {
+      logCodecError(c, "inflate", r);
+      return isDataError(r) ? fail(c, CLOSE_INVALID_PAYLOAD, "invalid compressed data") : fail(c, CLOSE_INTERNAL, "codec failure");
+    }
+    const used = zConsumed();
+    const made = zProduced();
+    if (r != Z_DONE && used == 0 && made == 0) return fail(c, CLOSE_INTERNAL, "codec made no progress");
+    p += used;
+    take -= used;
+    const end = last && r == Z_DONE;
+    if (made > 0 || end) {
+      c.wsMsgLen += made;
+      if (maxMessage > 0 && c.wsMsgLen > maxMessage) return fail(c, CLOSE_TOO_BIG, "inflated message larger than the limit");
+      if (!deliver(c, out, made, end)) return false;
+      if (c.state != ST_WS) return true; // the app closed: the rest is discarded
+    }
+    if (r == Z_DONE) break;
+  }
+  return true;
+}
+
+/** Validates (UTF-8 of text, RFC 6455 section 8.1) and hands `n` bytes at
+ *  p to the app's receive(); `last` ends the message. */
+function deliver(c: Conn, p: usize, take: u32, last: bool): bool {
   if (c.wsMsgOpcode == OP_TEXT) {
     const s = utf8Step(c.utf8, p, take);
     c.utf8 = s;
@@ -435,7 +493,7 @@ export const WRITE_HTTP_FINAL: u32 = 4;
 /** Builds a frame header ending at `end` (the payload's start) and updates
  *  the fragment state. Returns the header length, or -1 when the connection
  *  is not open for writing or `kind` breaks the fragment sequence. */
-function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool): i32 {
+function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bool = false): i32 {
   if (c.state != ST_WS) return -1;
   const open = (c.flags & F_TX_FRAG_OPEN) != 0;
   let op: u32;
@@ -459,7 +517,7 @@ function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool): i32 {
     store<u8>(end - 9, 127);
     store<u64>(end - 8, bswap<u64>(<u64>len));
   }
-  store<u8>(end - hl, <u8>((fin ? 0x80 : 0) | op));
+  store<u8>(end - hl, <u8>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op));
   if (fin) {
     c.flags &= ~F_TX_FRAG_OPEN;
     service.statTxMessages++;
@@ -471,6 +529,7 @@ function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool): i32 {
  *  writable scratch (lws's LWS_PRE contract): the header is built there, so
  *  header and payload go out in one send without a copy. Returns len or -1. */
 export function wsWrite(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
+  if ((c.flags & F_DEFLATE) != 0) return wsWriteDeflate(c, buf, len, kind, fin);
   const hl = putHeader(c, buf, len, kind, fin);
   if (hl < 0) return -1;
   if (!send(c, buf - hl, <u32>hl + len)) return -1;
@@ -480,12 +539,50 @@ export function wsWrite(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i3
 /** As wsWrite, for a buffer without PRE headroom: header and payload go out
  *  as two sends (still no copy). */
 export function wsWriteNoPre(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
+  if ((c.flags & F_DEFLATE) != 0) return wsWriteDeflate(c, buf, len, kind, fin);
   const h = ctl + 16;
   const hl = putHeader(c, h, len, kind, fin);
   if (hl < 0) return -1;
   if (!send(c, h - hl, <u32>hl)) return -1;
   if (len > 0 && !send(c, buf, len)) return -1;
   return <i32>len;
+}
+
+/** write() on a connection with permessage-deflate: every message is sent
+ *  compressed (RFC 7692 section 7.2.1), RSV1 on its first frame, as
+ *  libwebsockets does (its client misreads an uncompressed message there). Each call
+ *  ends in a sync flush, so its bytes go out now, as one frame, or several
+ *  (continuations) when they overflow the bounded zTx area; at the
+ *  message's end the codec strips the flush's 00 00 ff ff. Returns len or -1. */
+function wsWriteDeflate(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
+  if (c.state != ST_WS) return -1;
+  const open = (c.flags & F_TX_FRAG_OPEN) != 0;
+  if (kind == WRITE_CONTINUATION ? !open : open || kind > WRITE_BINARY) return -1;
+  const out = zTxArea();
+  const total = len;
+  let k = kind;
+  // bounded: a call either takes all its input or fills zTx
+  for (let guard: u32 = 0; guard < 0x1000000; guard++) {
+    const r = deflateStep(c, buf, len, fin);
+    if (r < 0) {
+      logCodecError(c, "deflate", r);
+      return -1;
+    }
+    const made = zProduced();
+    const used = zConsumed();
+    if (r != Z_DONE && used == 0 && made == 0) {
+      logCodecError(c, "deflate (no progress)", r);
+      return -1;
+    }
+    buf += used;
+    len -= used;
+    const done = r == Z_DONE;
+    const hl = putHeader(c, out, made, k, done && fin, k != WRITE_CONTINUATION);
+    if (hl < 0 || !send(c, out - hl, <u32>hl + made)) return -1;
+    if (done) break;
+    k = WRITE_CONTINUATION;
+  }
+  return <i32>total;
 }
 
 export function wsWritable(c: Conn, drained: bool): void {

@@ -52,6 +52,14 @@ class Http extends Protocol {
       return 0;
     }
     if (c.pathIs("/close")) return -1;
+    if (c.pathIs("/closed")) { // CLOSED callbacks of echo WebSockets so far
+      let n = putAscii(out, "echo-closed=");
+      n += putDecimal(out + n, echoClosed);
+      n += putAscii(out + n, "\n");
+      c.httpRespond(200, "text/plain", n);
+      c.write(out, n, WRITE_HTTP_FINAL);
+      return 0;
+    }
     if (c.pathIs("/unknown-length")) {
       const n = putAscii(out, "until close\n");
       c.httpRespond(200, "text/plain", -1);
@@ -88,8 +96,14 @@ class Http extends Protocol {
   }
 }
 
+/** CLOSED callbacks of the echo protocol (GET /closed reports it). */
+let echoClosed: u32 = 0;
+
 class Echo extends Protocol {
   constructor() { super("echo", 0); }
+  closed(c: Conn): void {
+    echoClosed++;
+  }
   receive(c: Conn, data: usize, len: u32): i32 {
     const kind = c.isFirstFragment() ? (c.frameIsBinary() ? WRITE_BINARY : WRITE_TEXT) : WRITE_CONTINUATION;
     return c.write(data, len, kind, c.isFinalFragment()) < 0 ? -1 : 0;
@@ -157,7 +171,9 @@ class Writer extends Protocol {
 }
 
 export function setup(): void {
-  const vh = createVhost("test", 7681);
+  // TCP keepalive as an lws app sets it (ka_time, ka_probes, ka_interval);
+  // `mote sim --ka-time` overrides it (test/integration/keepalive.test.ts)
+  const vh = createVhost("test", 7681).setKeepalive(60, 3, 10).setDeflate(true);
   vh.addProtocol(new Http());
   const echo = vh.addProtocol(new Echo());
   vh.addProtocol(new Refuse());

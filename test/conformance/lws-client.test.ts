@@ -12,7 +12,7 @@ import { spawn, spawnSync, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import WebSocket from "ws";
-import { Sim, ROOT } from "../integration/sim";
+import { Sim, ROOT, wsOpen } from "../integration/sim";
 
 const CLIENT = "libwebsockets-test-client";
 const PAGE_BYTES = fs.statSync(path.join(ROOT, "app/www/index.html")).size;
@@ -114,21 +114,6 @@ class LwsPeer {
   }
 }
 
-function wsOpen(url: string, protocol: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocol);
-    const t = setTimeout(() => reject(new Error(`${protocol}: no open`)), 5000);
-    ws.once("open", () => {
-      clearTimeout(t);
-      resolve(ws);
-    });
-    ws.once("error", (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
-}
-
 interface Status {
   connections: number;
   websockets: number;
@@ -166,7 +151,9 @@ const peers: LwsPeer[] = [];
 beforeAll(async () => {
   const which = spawnSync("sh", ["-c", `command -v ${CLIENT} timeout`], { encoding: "utf8" });
   if (which.status !== 0) throw new Error(`${CLIENT} or timeout(1) is missing: run \`node tools/bootstrap.js test\` (Debian package libwebsockets-test-server)`);
-  sim = await Sim.start({ args: ["-d", "15"] });
+  // --no-deflate: these tests count the client's frames by their size on
+  // the wire; its permessage-deflate interop is test/integration/deflate.test.ts's
+  sim = await Sim.start({ args: ["-d", "15", "--no-deflate"] });
 });
 
 afterEach(async () => {

@@ -4,20 +4,13 @@
 // boots the board there); sizes that differ per board come from the board
 // file, connects are paced for slirp's listen backlog of 1.
 import { execFileSync } from "child_process";
-import { Sim, rawExchange, boardLimits, pace, ON_BOARD, BOARD } from "./sim";
+import { Sim, rawExchange, boardLimits, pace, perFile } from "./sim";
 
 jest.setTimeout(30000);
 
 let sim: Sim;
-beforeAll(async () => {
-  sim = await Sim.start({ app: "test/apps/core-test.ts" });
-  // the board, not a simulator, is answering
-  if (ON_BOARD) await sim.waitLog(new RegExp(`mote on ${BOARD} `));
-}, 60000);
+perFile(() => Sim.start({ app: "test/apps/core-test.ts" }), (s) => (sim = s)); // on a board, Sim.start checks that it answers
 beforeEach(pace);
-afterAll(async () => {
-  if (sim) await sim.stop();
-}, 15000);
 
 /** The header buffer of a connection on this board (the head must fit in it,
  *  less the parsed header table the core keeps in front). */

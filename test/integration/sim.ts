@@ -1,11 +1,34 @@
-// Starts the real simulator binary for integration tests, on 127.0.0.1 and a
-// free port, and waits for its "listening on" line.
+// The one launcher of the integration and board suites: starts the target
+// the tests talk to and waits until it serves, on 127.0.0.1 and a free port.
+//
+//   the Linux simulator   the real binary of `mote build --board linux`;
+//                         ready when it prints "listening on http://..."
+//   a QEMU board          its firmware (`mote build --board B`) booted in
+//                         QEMU, device port 80 forwarded by slirp; ready
+//                         when it answers HTTP (slirp accepts the host side
+//                         before the guest does, so only an answer counts)
+//
+// Sim.start() picks the board from MOTE_BOARD (set by the "mps2" jest
+// project, test/board-mps2.js), else the simulator; start({ board }) names
+// one (test/qemu/board.ts: QemuBoard.start()). stop() is SIGTERM for the
+// simulator and console 'q' for a board (graceful shutdown, semihosting
+// exit 0); both end in the process's exit status, bounded.
+//
+// New suites for either target: `const t = await Sim.start({ app })`, then
+// t.url / t.wsUrl / t.port, t.stderr (the simulator's log, or the board's
+// console and QEMU's messages), t.waitLog(re), t.stop(). On a board, pace
+// connects (pace(), or sleep(PACE_MS)): slirp's listen backlog is 1.
 import { spawn, ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
+import WebSocket from "ws";
 import { build } from "../../tools/build";
+import { boardTlsWords } from "../../tools/tls";
 import { loadBoard, Board } from "../../tools/boards";
 import { QEMU, qemuArgs, waitForHttp, stopQemu } from "../../tools/qemu";
+import { DEFAULT_KEY_FILE, ensureStoreFile, readKey } from "../../tools/image";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -31,9 +54,13 @@ export function boardLimits(): Board["limits"] {
   return loadBoard(BOARD).limits;
 }
 
-/** Pause between connects on a QEMU board: slirp's listen backlog is 1, so
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Pause between connects to a QEMU board: slirp's listen backlog is 1, so
  *  a connect racing the previous one's accept stalls on SYN retries. */
-export const pace = (): Promise<void> => new Promise((r) => setTimeout(r, ON_BOARD ? 30 : 0));
+export const PACE_MS = 30;
+/** pace() between connects: PACE_MS on a QEMU board, nothing on the simulator. */
+export const pace = (): Promise<void> => sleep(ON_BOARD ? PACE_MS : 0);
 
 export function simBinary(app = "app/demo.ts", engine = ENGINE): string {
   return build({ board: "linux", app, engine, quiet: true }).binary;
@@ -50,96 +77,255 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export type Exit = { code: number | null; signal: string | null };
+
+export interface StartOptions {
+  /** AssemblyScript app the target is built for (default app/demo.ts). */
+  app?: string;
+  /** boards/<board>.json; default BOARD (MOTE_BOARD, else linux). */
+  board?: string;
+  /** lwIP boards: the firmware variant that leases its address by DHCP
+   *  (`mote build --board B --dhcp`) instead of the board file's static one. */
+  dhcp?: boolean;
+  engine?: string; // wasm2c or wasm3 (default ENGINE, else the board's)
+  // a QEMU board only:
+  firmwareArgs?: string[]; // more words on the firmware's semihosting command line
+  qemuArgs?: string[]; // more QEMU options, e.g. ["-monitor", "unix:PATH,server=on,wait=off"]
+  // the simulator only:
+  args?: string[]; // extra command-line flags
+  iface?: string; // address to bind (default 127.0.0.1)
+  port?: number; // port to listen on (default: a free one)
+  shell?: string; // bash run before exec, e.g. "ulimit -n 24"
+  prefix?: string[]; // a command the binary runs under, e.g. ["ip", "netns", "exec", NS]
+  /** wasm3: the app-image store file, the device's flash (provisioned from
+   *  the app's build when missing; it persists across starts: a restart is
+   *  a power cycle). Default: the simulator loads the module file; a board
+   *  gets a fresh copy of the build's store. */
+  flash?: string;
+  /** TLS on the listener (`mote-sim --tls`): true for the test certificates,
+   *  or the simulator's --tls-* flags (they imply --tls); url/wsUrl are then
+   *  https:// and wss://. On a QEMU board: the firmware built with --tls,
+   *  started with the test ECDSA certificate (true), or with these firmware
+   *  words (a string[]: boardTlsWords() from tools/tls.ts and more). [] on
+   *  either: TLS built in, none asked for on the command line (the app's
+   *  vhost asks, Vhost.setTls). */
+  tls?: boolean | string[];
+}
+
 export class Sim {
   proc!: ChildProcess;
+  board!: Board;
   port = 0;
   host = "127.0.0.1";
+  /** The listener speaks TLS (StartOptions.tls). */
+  tls = false;
+  /** The simulator's stdout; on a board, the "listening on" line once it answered. */
   stdout = "";
+  /** The simulator's log; on a board, its console (UART) and QEMU's messages. */
   stderr = "";
-  exited: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
+  exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
 
-  static async start(opts: { app?: string; args?: string[]; iface?: string; shell?: string; engine?: string } = {}): Promise<Sim> {
-    if (ON_BOARD) return Sim.startBoard(opts);
+  /** The target's log (test/qemu's name for .stderr). */
+  get log(): string {
+    return this.stderr;
+  }
+  get onBoard(): boolean {
+    return !!this.board.qemu;
+  }
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  static async start(opts: StartOptions = {}): Promise<Sim> {
     const s = new Sim();
-    const bin = simBinary(opts.app, opts.engine || ENGINE);
-    s.port = await freePort();
-    s.host = opts.iface || "127.0.0.1";
-    const args = ["--port", String(s.port), "--iface", s.host, ...(opts.args || [])];
-    s.proc = opts.shell
-      ? spawn("bash", ["-c", `${opts.shell}; exec "$0" "$@"`, bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-    s.exited = new Promise((resolve) => s.proc.on("exit", (code, signal) => resolve({ code, signal })));
-    s.proc.stderr!.on("data", (d) => (s.stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`simulator did not start: ${s.stderr}`)), 10000);
-      s.proc.stdout!.on("data", (d) => {
-        s.stdout += d.toString();
-        if (/listening on http:\/\//.test(s.stdout)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      s.proc.on("exit", () => {
-        clearTimeout(timer);
-        reject(new Error(`simulator exited early: ${s.stderr}`));
-      });
-    });
+    s.board = loadBoard(opts.board || BOARD);
+    s.port = opts.port || (await freePort());
+    if (s.board.qemu) {
+      const simOnly = (["args", "iface", "port", "shell", "prefix"] as const).filter((k) => opts[k] !== undefined);
+      if (simOnly.length) throw new Error(`Sim.start on board ${s.board.name}: ${simOnly.join("/")} are simulator-only`);
+      // tls: the firmware built with TLS, given the test certificate (and any
+      // more firmware words, e.g. ["--tls-ciphers", LIST])
+      s.tls = !!opts.tls;
+      const r = build({ board: s.board.name, app: opts.app, dhcp: opts.dhcp, engine: opts.engine || ENGINE, quiet: true, tls: s.tls });
+      let flash: string | undefined;
+      if (r.flash) {
+        flash = opts.flash || path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mote-flash-")), "flash.bin");
+        if (!opts.flash) fs.copyFileSync(r.flash, flash);
+        else ensureStoreFile(flash, s.board, fs.readFileSync(r.wasm), readKey());
+      } else if (opts.flash) throw new Error(`Sim.start: flash needs the wasm3 engine (this build runs ${r.engine})`);
+      const fw = [...(opts.firmwareArgs || []), ...(opts.tls === true ? boardTlsWords() : opts.tls || [])];
+      const qargs = qemuArgs(s.board, r.binary, s.port, "127.0.0.1", { flash, firmwareArgs: fw.length ? fw : undefined });
+      s.launch(QEMU, [...qargs, ...(opts.qemuArgs || [])], true);
+      // a throw-away copy of the store goes with the board's process
+      if (flash && !opts.flash) s.exited.then(() => fs.rmSync(path.dirname(flash!), { recursive: true, force: true }));
+      if (!(await waitForHttp(s.port, { attempts: 60, intervalMs: 200, alive: () => s.alive, tls: s.tls })))
+        return s.fail(`board ${s.board.name} did not answer HTTP on port ${s.port}`);
+      // the board, not something else on the port, is answering
+      if (!new RegExp(`mote on ${s.board.name} `).test(s.stderr)) return s.fail(`no "mote on ${s.board.name}" on the console`);
+      s.stdout = `listening on ${s.url}/\n`;
+    } else {
+      if (opts.dhcp || opts.firmwareArgs || opts.qemuArgs) throw new Error("Sim.start: dhcp/firmwareArgs/qemuArgs are for QEMU boards");
+      const bin = simBinary(opts.app, opts.engine || ENGINE);
+      s.host = opts.iface || "127.0.0.1";
+      const args = ["--port", String(s.port), "--iface", s.host, ...(opts.args || [])];
+      if (opts.tls) {
+        s.tls = true;
+        args.push(...(opts.tls === true ? ["--tls"] : opts.tls));
+      }
+      if (opts.flash) {
+        const r = build({ board: "linux", app: opts.app, engine: opts.engine || ENGINE, quiet: true });
+        if (r.engine !== "wasm3") throw new Error(`Sim.start: flash needs the wasm3 engine (this build runs ${r.engine})`);
+        ensureStoreFile(opts.flash, s.board, fs.readFileSync(r.wasm), readKey());
+        args.push("--flash", opts.flash, "--image-key", DEFAULT_KEY_FILE);
+      }
+      const cmd = opts.shell ? ["bash", "-c", `${opts.shell}; exec "$0" "$@"`, bin, ...args] : [bin, ...args];
+      if (opts.prefix) cmd.unshift(...opts.prefix);
+      s.launch(cmd[0], cmd.slice(1), false);
+      const end = Date.now() + 10000;
+      while (!/listening on https?:\/\//.test(s.stdout)) {
+        if (!s.alive) return s.fail("simulator exited early");
+        if (Date.now() > end) return s.fail("simulator did not start");
+        await sleep(20);
+      }
+    }
     return s;
   }
 
-  /** Boots the QEMU board's firmware built for opts.app; the UART log and
-   *  QEMU's messages go to .stderr. */
-  static async startBoard(opts: { app?: string; args?: string[]; iface?: string; shell?: string; engine?: string }): Promise<Sim> {
-    if (opts.args || opts.iface || opts.shell || opts.engine)
-      throw new Error(`Sim.start on board ${BOARD}: args/iface/shell/engine are simulator-only`);
-    const board = loadBoard(BOARD);
-    const elf = build({ board: BOARD, app: opts.app, quiet: true }).binary;
-    const s = new Sim();
-    s.port = await freePort();
-    s.proc = spawn(QEMU, qemuArgs(board, elf, s.port), { stdio: ["pipe", "pipe", "pipe"] });
-    s.proc.stdin!.on("error", () => {});
-    s.exited = new Promise((resolve) => s.proc.on("exit", (code, signal) => resolve({ code, signal })));
-    s.proc.stdout!.on("data", (d) => (s.stderr += d.toString()));
-    s.proc.stderr!.on("data", (d) => (s.stderr += d.toString()));
-    const alive = () => s.proc.exitCode === null && s.proc.signalCode === null;
-    if (!(await waitForHttp(s.port, { attempts: 60, intervalMs: 200, alive }))) {
-      s.proc.kill("SIGKILL");
-      throw new Error(`board ${BOARD} did not answer HTTP on port ${s.port}:\n${s.stderr}`);
-    }
-    s.stdout = `listening on ${s.url}/\n`;
-    return s;
+  /** Spawns the target; its output goes to .stdout/.stderr (a board's
+   *  console, on QEMU's stdout, to .stderr with QEMU's own messages). */
+  private launch(cmd: string, args: string[], board: boolean): void {
+    this.proc = spawn(cmd, args, { stdio: [board ? "pipe" : "ignore", "pipe", "pipe"] });
+    this.proc.stdin?.on("error", () => {}); // the board gone: nothing to ask
+    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    this.proc.stdout!.on("data", (d) => (board ? (this.stderr += d.toString()) : (this.stdout += d.toString())));
+    this.proc.stderr!.on("data", (d) => (this.stderr += d.toString()));
+  }
+
+  private async fail(why: string): Promise<never> {
+    this.proc.kill("SIGKILL");
+    await this.exited;
+    throw new Error(`${why}:\n${this.stderr}`);
   }
 
   get url(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `http://${h}:${this.port}`;
+    return `${this.tls ? "https" : "http"}://${h}:${this.port}`;
   }
   get wsUrl(): string {
     return this.url.replace(/^http/, "ws");
   }
 
-  /** Sends SIGTERM (a QEMU board: console 'q') and waits for the exit. */
-  async stop(): Promise<{ code: number | null; signal: string | null }> {
-    if (ON_BOARD) {
-      // console 'q': graceful shutdown, semihosting exit 0
+  /** Sends SIGTERM (a QEMU board: console 'q') and waits for the exit,
+   *  killing the process when it takes too long. */
+  async stop(): Promise<Exit> {
+    if (this.onBoard) {
       await stopQemu(this.proc, 6000);
       return this.exited;
     }
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    if (this.alive) this.proc.kill("SIGTERM");
     const t = setTimeout(() => this.proc.kill("SIGKILL"), 8000);
     const r = await this.exited;
     clearTimeout(t);
     return r;
   }
 
-  /** Waits until stderr matches re (bounded). */
-  async waitLog(re: RegExp, ms = 5000): Promise<void> {
+  /** Types on a board's console (its commands: 'q' stop, 'm' memory, 'f' fault injection). */
+  console(text: string): void {
+    if (!this.onBoard) throw new Error("console: a QEMU board only");
+    this.proc.stdin!.write(text);
+  }
+
+  /** Waits until the log matches re (bounded); resolves to the time it did. */
+  async waitLog(re: RegExp, ms = 5000): Promise<number> {
     const end = Date.now() + ms;
     while (!re.test(this.stderr)) {
-      if (Date.now() > end) throw new Error(`log ${re} not seen in:\n${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
+      if (Date.now() > end) throw new Error(`log ${re} not seen within ${ms} ms in:\n${this.stderr}`);
+      await sleep(10);
     }
+    return Date.now();
   }
+}
+
+/** One target for a whole test file: started by beforeAll, stopped by
+ *  afterAll (both bounded); `got` receives it once it serves. */
+export function perFile<T extends Sim>(start: () => Promise<T>, got: (t: T) => void): void {
+  let t: T | undefined;
+  beforeAll(async () => got((t = await start())), 60000);
+  afterAll(async () => {
+    if (t) await t.stop();
+  }, 15000);
+}
+
+/** Opens a WebSocket (bounded); rejects on error or when the peer closes it first. */
+export function wsOpen(url: string, protocol?: string, ms = 8000): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocol);
+    const t = setTimeout(() => {
+      ws.terminate();
+      reject(new Error("WebSocket open timed out"));
+    }, ms);
+    ws.once("open", () => {
+      clearTimeout(t);
+      resolve(ws);
+    });
+    ws.once("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    ws.once("close", (code) => {
+      clearTimeout(t);
+      reject(new Error(`closed before open (${code})`));
+    });
+  });
+}
+
+/** The next message on ws (bounded). */
+export function nextMessage(ws: WebSocket, ms = 5000): Promise<{ data: Buffer; binary: boolean }> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no message")), ms);
+    ws.once("message", (data: Buffer, binary: boolean) => {
+      clearTimeout(t);
+      resolve({ data, binary });
+    });
+  });
+}
+
+/** Sends text and resolves to the next message as text (bounded). */
+export async function echoOnce(ws: WebSocket, text: string, ms = 3000): Promise<string> {
+  const m = nextMessage(ws, ms);
+  ws.send(text);
+  return (await m).data.toString();
+}
+
+/** Closes every socket (an opening one is dropped) and waits until each is
+ *  closed, terminating those that take longer than ms. */
+export async function closeAll(sockets: WebSocket[], ms = 2000): Promise<void> {
+  await Promise.all(
+    sockets.map((ws) => {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(() => ws.terminate(), ms);
+        ws.once("close", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.OPEN) ws.close();
+        else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      });
+    }),
+  );
+}
+
+/** Resolves to the close code (1006 when already closed), bounded. */
+export function closed(ws: WebSocket, ms = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve(1006);
+    const t = setTimeout(() => reject(new Error("no close")), ms);
+    ws.once("close", (code: number) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
 }
 
 /** Raw TCP exchange: writes `data` (optionally in pieces with pauses) and

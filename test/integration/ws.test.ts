@@ -5,7 +5,7 @@
 // slirp's listen backlog of 1, and every test closes what it opens (the
 // board has few connection slots).
 import WebSocket from "ws";
-import { Sim, boardLimits, pace, ON_BOARD, BOARD } from "./sim";
+import { Sim, boardLimits, pace, perFile, closeAll, nextMessage, ON_BOARD } from "./sim";
 
 jest.setTimeout(30000);
 
@@ -15,37 +15,14 @@ const MAX_MESSAGE = LIMITS.maxMessageBytes as number;
 const BIG = Math.min(200000, MAX_MESSAGE - 1);
 
 let sim: Sim;
-beforeAll(async () => {
-  sim = await Sim.start();
-  // the board, not a simulator, is answering
-  if (ON_BOARD) await sim.waitLog(new RegExp(`mote on ${BOARD} `));
-}, 60000);
+perFile(() => Sim.start(), (s) => (sim = s)); // on a board, Sim.start checks that it answers
 beforeEach(pace);
-afterAll(async () => {
-  if (sim) await sim.stop();
-}, 15000);
 
 /** Every socket a test opened; afterEach closes what the test left open
  *  (also on failure) and waits until each is closed, so no test inherits
  *  a busy connection slot. */
 const opened: WebSocket[] = [];
-afterEach(async () => {
-  const all = opened.splice(0);
-  await Promise.all(
-    all.map((ws) => {
-      if (ws.readyState === WebSocket.CLOSED) return;
-      return new Promise<void>((resolve) => {
-        const t = setTimeout(() => ws.terminate(), 2000);
-        ws.once("close", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        if (ws.readyState === WebSocket.OPEN) ws.close();
-        else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      });
-    }),
-  );
-});
+afterEach(() => closeAll(opened.splice(0)));
 
 async function connect(protocol?: string | string[]): Promise<WebSocket> {
   await pace();
@@ -54,16 +31,6 @@ async function connect(protocol?: string | string[]): Promise<WebSocket> {
     opened.push(ws);
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
-  });
-}
-
-function nextMessage(ws: WebSocket, ms = 3000): Promise<{ data: Buffer; binary: boolean }> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no message")), ms);
-    ws.once("message", (data: Buffer, binary: boolean) => {
-      clearTimeout(t);
-      resolve({ data, binary });
-    });
   });
 }
 

@@ -14,10 +14,11 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { QemuBoard, BOARD } from "./board";
-import { ROOT } from "../integration/sim";
+import { ROOT, ENGINE, artifactsDir } from "../integration/sim";
 
 const KOSOKU = path.join(ROOT, "vendor/venv/bin/kosoku");
-const OUT = path.join(ROOT, "test-artifacts", `autobahn-${BOARD}`);
+// autobahn-mps2-an386, or autobahn-mps2-an386-wasm3 in the "mps2-wasm3" project
+const OUT = artifactsDir(`autobahn-${BOARD}`);
 const GROUPS = [1, 2, 3, 4, 5, 6, 7, 10];
 
 type Verdict = { behavior: string; behaviorClose: string; remoteCloseCode?: number | null };
@@ -57,7 +58,7 @@ beforeAll(async () => {
   const total = Object.keys(cases).length;
   const failed = Object.values(cases).filter((c) => !PASSING.has(c.behavior) || !PASSING.has(c.behaviorClose)).length;
   const line =
-    `autobahn (kosoku, server cases 1-7 and 10, ${BOARD} under QEMU): ${total} cases, OK ${count("OK")}, NON-STRICT ${count("NON-STRICT")}, ` +
+    `autobahn (kosoku, server cases 1-7 and 10, ${BOARD} under QEMU, ${ENGINE || "wasm2c"}): ${total} cases, OK ${count("OK")}, NON-STRICT ${count("NON-STRICT")}, ` +
     `INFORMATIONAL ${count("INFORMATIONAL")}, FAILED ${failed} (${secs} s; 9.x left out: maxMessageBytes ${board.board.limits.maxMessageBytes / 1024} KiB)`;
   fs.writeFileSync(path.join(OUT, "summary.txt"), line + "\n");
 }, 240000);

@@ -1,22 +1,18 @@
 // The demo on the emulated board: mps2-an386 (Cortex-M4) under QEMU, lwIP
 // on the LAN9118, reached through slirp's port forwarding like a board on
 // the desk. One boot serves every test here; connects are paced (slirp's
-// listen backlog is 1).
-import WebSocket from "ws";
+// listen backlog is 1). The table-full refusal at the board's socket limit
+// and the graceful stop (close 1001, semihosting exit 0) are in
+// test/integration/lifecycle.test.ts, which the "mps2" jest project runs
+// against this board.
 import * as http from "http";
 import { QemuBoard, wsOpen, nextMessage, closed, pace } from "./board";
+import { perFile } from "../integration/sim";
 
 jest.setTimeout(30000);
 
 let board: QemuBoard;
-
-beforeAll(async () => {
-  board = await QemuBoard.start();
-}, 60000);
-
-afterAll(async () => {
-  if (board) await board.stop();
-}, 15000);
+perFile(() => QemuBoard.start(), (b) => (board = b));
 
 test("the board boots with the limits of its board file", async () => {
   const limits = board.board.limits;
@@ -114,53 +110,4 @@ test("dumb-increment-protocol counts up every 50 ms, and reset\\n restarts it", 
   const c = closed(ws);
   ws.close();
   await c;
-});
-
-test("the table-full refusal at the board's socket limit", async () => {
-  const max = board.board.limits.maxConnections as number;
-  const open: WebSocket[] = [];
-  try {
-    for (let i = 0; i < max; i++) {
-      await pace();
-      open.push(await wsOpen(board.wsUrl + "/", "echo").catch((e) => {
-        throw new Error(`connection ${i + 1} of ${max}: ${e.message}\n${board.log}`);
-      }));
-    }
-    // one more: lwIP completes the handshake, the port has no slot: aborted
-    await pace();
-    await expect(wsOpen(board.wsUrl + "/", "echo")).rejects.toThrow();
-    await board.waitLog(/refused connection: table full/);
-    // the open ones still work
-    const m = nextMessage(open[0]);
-    open[0].send("still here");
-    expect((await m).data.toString()).toBe("still here");
-    // a freed slot is used again
-    const c = closed(open[1]);
-    open[1].close();
-    await c;
-    await new Promise((r) => setTimeout(r, 100));
-    const again = await wsOpen(board.wsUrl + "/", "echo");
-    open[1] = again;
-    const m2 = nextMessage(again);
-    again.send("reused");
-    expect((await m2).data.toString()).toBe("reused");
-  } finally {
-    await Promise.all(
-      open.map((w) => {
-        const c = closed(w).catch(() => 0);
-        w.close();
-        return c;
-      }),
-    );
-  }
-});
-
-test("stop: WebSocket peers get close 1001 and the firmware exits through semihosting with 0", async () => {
-  await pace();
-  const ws = await wsOpen(board.wsUrl + "/", "echo");
-  const code = closed(ws, 8000);
-  const exit = board.stop();
-  expect(await code).toBe(1001);
-  expect(await exit).toEqual({ code: 0, signal: null });
-  await board.waitLog(/exit 0/);
 });

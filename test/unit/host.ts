@@ -3,6 +3,7 @@
 // It implements the same imports as the C ports and checks every pointer.
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
 import * as C from "../../src/abi/constants";
 
 export interface Limits {
@@ -14,6 +15,12 @@ export interface Limits {
   txBlockBytes: number;
   logLevel: number;
   maxMessage: number;
+  /** LIM_KA_*: keepalive for every listener (seconds; kaTime 0: the vhosts'). */
+  kaTime?: number;
+  kaProbes?: number;
+  kaInterval?: number;
+  /** INIT_DEFLATE: the host offers its DEFLATE codec (HostCodec) to the core. */
+  deflate?: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -42,12 +49,92 @@ export class FakeConn {
   }
 }
 
+const Z_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** The Node host's side of the z_* imports, per connection. Deterministic
+ *  and simple rather than fast (unit tests move kilobytes):
+ *  - inflate keeps the connection's whole compressed stream (context
+ *    takeover; dropped after each message under Z_RX_NO_CONTEXT) and
+ *    re-inflates it with Node's zlib, handing out what is new;
+ *  - deflate emits stored blocks (valid DEFLATE, no context needed), each
+ *    call ending with a sync-flush marker (an empty stored block) whose
+ *    last 4 bytes are stripped at the message's end (RFC 7692 7.2.1).
+ *  Output waits in `pending` and leaves in pieces of at most outCap. */
+export class HostCodec {
+  rxHist: Buffer[] = [];
+  rxMade = 0;
+  rxTail = false; // this message's tail is in rxHist
+  rxPending = Buffer.alloc(0);
+  txPending = Buffer.alloc(0);
+  txFinalQueued = false;
+  constructor(public rxBits: number, public txBits: number, public flags: number) {}
+
+  inflate(input: Uint8Array, final: boolean): { r: number; out: Buffer; consumed: number } {
+    if (input.length > 0) this.rxHist.push(Buffer.from(input));
+    if (final && !this.rxTail) {
+      this.rxHist.push(Z_TAIL);
+      this.rxTail = true;
+    }
+    if (input.length > 0 || final) {
+      let all: Buffer;
+      try {
+        all = zlib.inflateRawSync(Buffer.concat(this.rxHist), { finishFlush: zlib.constants.Z_SYNC_FLUSH, windowBits: 15 });
+      } catch {
+        return { r: C.Z_ERR_DATA, out: Buffer.alloc(0), consumed: input.length };
+      }
+      this.rxPending = Buffer.concat([this.rxPending, all.subarray(this.rxMade)]);
+      this.rxMade = all.length;
+    }
+    return { r: C.Z_DONE, out: Buffer.alloc(0), consumed: input.length };
+  }
+
+  /** After inflate(): the next piece of output; Z_MORE while more waits. */
+  takeRx(cap: number, final: boolean): { r: number; out: Buffer } {
+    const out = this.rxPending.subarray(0, cap);
+    this.rxPending = this.rxPending.subarray(out.length);
+    if (this.rxPending.length > 0) return { r: C.Z_MORE, out };
+    if (final) {
+      this.rxTail = false;
+      if (this.flags & C.Z_RX_NO_CONTEXT) {
+        this.rxHist = [];
+        this.rxMade = 0;
+      }
+    }
+    return { r: C.Z_DONE, out };
+  }
+
+  deflate(input: Uint8Array, final: boolean, cap: number): { r: number; out: Buffer; consumed: number } {
+    if (!this.txFinalQueued) {
+      const parts: Buffer[] = [];
+      for (let o = 0; o < input.length; o += 65535) {
+        const n = Math.min(65535, input.length - o);
+        parts.push(Buffer.from([0x00, n & 255, n >> 8, ~n & 255, (~n >> 8) & 255]), Buffer.from(input.subarray(o, o + n)));
+      }
+      parts.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff])); // the sync flush: an empty stored block
+      let b = Buffer.concat(parts);
+      if (final) b = b.subarray(0, b.length - 4);
+      this.txPending = Buffer.concat([this.txPending, b]);
+      this.txFinalQueued = true; // input taken: later calls (Z_MORE) only drain
+    }
+    const out = this.txPending.subarray(0, cap);
+    this.txPending = this.txPending.subarray(out.length);
+    if (this.txPending.length > 0) return { r: C.Z_MORE, out, consumed: input.length };
+    this.txFinalQueued = false;
+    return { r: C.Z_DONE, out, consumed: input.length };
+  }
+}
+
 export class Host {
   inst!: WebAssembly.Instance;
   mem!: WebAssembly.Memory;
   conns = new Map<number, FakeConn>();
   logs: { level: number; text: string }[] = [];
   listens: number[] = [];
+  keepalives: { listener: number; timeS: number; probes: number; intervalS: number }[] = [];
+  /** Open DEFLATE codecs by connection (z_open .. z_close). */
+  codecs = new Map<number, HostCodec>();
+  /** z_open answers this instead of opening (tests of the no-memory path). */
+  zOpenFails = 0;
   now = 1000;
   private ex: any;
 
@@ -76,6 +163,11 @@ export class Host {
         this.listens.push(port);
         return this.listens.length - 1;
       },
+      sock_tls: () => -38, // ENOSYS: the Node host has no TLS
+      sock_keepalive: (listener: number, timeS: number, probes: number, intervalS: number) => {
+        this.keepalives.push({ listener, timeS, probes, intervalS });
+        return 0;
+      },
       sock_send: (id: number, ptr: number, len: number) => {
         const c = this.conns.get(id);
         if (!c || c.closed) return -1;
@@ -103,6 +195,51 @@ export class Host {
         const b = this.bytes(ptr, len);
         for (let i = 0; i < len; i++) b[i] = (Math.random() * 256) | 0;
       },
+      // no image store in the unit host (INIT_IMAGE_STORE is never set)
+      image_begin: () => C.IMG_ERR_NO_STORE,
+      image_write: () => C.IMG_ERR_NO_STORE,
+      image_finish: () => C.IMG_ERR_NO_STORE,
+      image_abort: () => {},
+      image_activate: () => {},
+      z_open: (id: number, rxBits: number, txBits: number, flags: number) => {
+        if (this.zOpenFails) return this.zOpenFails;
+        if (rxBits < 8 || rxBits > 15 || txBits < 9 || txBits > 15) return C.Z_ERR_STATE;
+        this.codecs.set(id, new HostCodec(rxBits, txBits, flags));
+        return C.Z_DONE;
+      },
+      z_inflate: (id: number, inPtr: number, inLen: number, outPtr: number, outCap: number, flags: number, resPtr: number) => {
+        const z = this.codecs.get(id);
+        const input = this.bytes(inPtr, inLen);
+        const out = this.bytes(outPtr, outCap);
+        const res = this.bytes(resPtr, C.Z_RESULT_BYTES);
+        if (!z || outCap === 0) return C.Z_ERR_STATE;
+        const final = (flags & C.Z_FINAL) !== 0;
+        const a = z.inflate(input, final);
+        if (a.r < 0) return a.r;
+        const b = z.takeRx(outCap, final);
+        out.set(b.out);
+        const dv = new DataView(this.mem.buffer);
+        dv.setUint32(resPtr, a.consumed, true);
+        dv.setUint32(resPtr + 4, b.out.length, true);
+        void res;
+        return b.r;
+      },
+      z_deflate: (id: number, inPtr: number, inLen: number, outPtr: number, outCap: number, flags: number, resPtr: number) => {
+        const z = this.codecs.get(id);
+        const input = this.bytes(inPtr, inLen);
+        const out = this.bytes(outPtr, outCap);
+        this.bytes(resPtr, C.Z_RESULT_BYTES);
+        if (!z || outCap < 64) return C.Z_ERR_STATE;
+        const d = z.deflate(input, (flags & C.Z_FINAL) !== 0, outCap);
+        out.set(d.out);
+        const dv = new DataView(this.mem.buffer);
+        dv.setUint32(resPtr, d.consumed, true);
+        dv.setUint32(resPtr + 4, d.out.length, true);
+        return d.r;
+      },
+      z_close: (id: number) => {
+        this.codecs.delete(id);
+      },
     };
     const { instance } = await WebAssembly.instantiate(wasm, { env });
     this.inst = instance;
@@ -120,7 +257,10 @@ export class Host {
     put(C.LIM_LOG_LEVEL, l.logLevel);
     put(C.LIM_MAX_MESSAGE, l.maxMessage);
     put(C.LIM_PORT, 0);
-    put(C.LIM_FLAGS, 0);
+    put(C.LIM_FLAGS, l.deflate ? C.INIT_DEFLATE : 0);
+    put(C.LIM_KA_TIME, l.kaTime ?? 0);
+    put(C.LIM_KA_PROBES, l.kaProbes ?? 0);
+    put(C.LIM_KA_INTERVAL, l.kaInterval ?? 0);
     const r = this.ex.mote_init(this.now);
     if (r !== 0) throw new Error(`mote_init failed: ${JSON.stringify(this.logs)}`);
   }
@@ -226,6 +366,8 @@ export function clientFrame(opcode: number, payload: Uint8Array | string, fin = 
 
 export interface Frame {
   fin: boolean;
+  /** RSV1: permessage-deflate's "compressed" bit (RFC 7692 section 6). */
+  rsv1?: boolean;
   opcode: number;
   payload: Buffer;
 }
@@ -250,7 +392,7 @@ export function parseFrames(b: Buffer): { frames: Frame[]; rest: Buffer } {
       h = 10;
     }
     if (b.length - o < h + len) break;
-    frames.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 15, payload: b.subarray(o + h, o + h + len) });
+    frames.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, opcode: b0 & 15, payload: b.subarray(o + h, o + h + len) });
     o += h + len;
   }
   return { frames, rest: b.subarray(o) };

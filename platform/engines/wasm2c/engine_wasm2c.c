@@ -14,6 +14,7 @@
 #include "wasm-rt.h"
 
 #include "../../common/driver.h"
+#include "../../common/zcodec.h"
 #include "engine.h"
 #include "port.h"
 
@@ -40,6 +41,12 @@ uint32_t mote_engine_mem_size(void) { return is_open ? mem()->size : 0; }
 void mote_engine_debug_fault(uint32_t n) {
   fault_every = n;
   fault_count = 0;
+}
+
+int mote_engine_check_image(const uint8_t *image, uint32_t len) {
+  (void)image;
+  (void)len;
+  return MOTE_ENGINE_BAD_IMAGE;
 }
 
 /* The module is compiled in: there is no image to load. */
@@ -141,7 +148,7 @@ static void __attribute__((noreturn)) trap_with(int status) {
 static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
   int fault = fault_every && ++fault_count % fault_every == 0;
   if (!range_ok(ptr, len) || fault) {
-    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, ptr, len, mem()->size,
+    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, (unsigned)ptr, (unsigned)len, (unsigned)mem()->size,
              fault ? " (injected)" : "");
     trap_with(MOTE_TRAP_BAD_POINTER);
   }
@@ -153,6 +160,8 @@ static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
 /* Every import of src/abi/abi.ts, declared here too: core.h declares only
  * those the current core uses, and a mismatch must not compile. */
 u32 Z_envZ_sock_listen(struct Z_env_instance_t *, u32, u32, u32, u32);
+u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *, u32, u32, u32, u32);
+u32 Z_envZ_sock_tls(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
 u32 Z_envZ_sock_send(struct Z_env_instance_t *, u32, u32, u32);
 void Z_envZ_sock_want_writable(struct Z_env_instance_t *, u32, u32);
 void Z_envZ_sock_pause_rx(struct Z_env_instance_t *, u32, u32);
@@ -160,11 +169,34 @@ void Z_envZ_sock_close(struct Z_env_instance_t *, u32, u32);
 void Z_envZ_log_emit(struct Z_env_instance_t *, u32, u32, u32);
 void Z_envZ_random_fill(struct Z_env_instance_t *, u32, u32);
 void Z_envZ_abort(struct Z_env_instance_t *, u32, u32, u32, u32);
+u32 Z_envZ_image_begin(struct Z_env_instance_t *, u32, u32, u32);
+u32 Z_envZ_image_write(struct Z_env_instance_t *, u32, u32, u32);
+u32 Z_envZ_image_finish(struct Z_env_instance_t *);
+void Z_envZ_image_abort(struct Z_env_instance_t *);
+void Z_envZ_image_activate(struct Z_env_instance_t *);
+u32 Z_envZ_z_open(struct Z_env_instance_t *, u32, u32, u32, u32);
+u32 Z_envZ_z_inflate(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
+u32 Z_envZ_z_deflate(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
+void Z_envZ_z_close(struct Z_env_instance_t *, u32);
 
 u32 Z_envZ_sock_listen(struct Z_env_instance_t *e, u32 port, u32 iface, u32 iface_len, u32 flags) {
   (void)e;
   const char *p = (const char *)host_ptr(iface, iface_len, "sock_listen");
   return (u32)port_sock_listen(port, p, iface_len, flags);
+}
+
+u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *e, u32 listener, u32 time_s, u32 probes, u32 interval_s) {
+  (void)e;
+  return (u32)port_sock_keepalive(listener, time_s, probes, interval_s);
+}
+
+u32 Z_envZ_sock_tls(struct Z_env_instance_t *e, u32 listener, u32 cert, u32 cert_len, u32 key, u32 key_len, u32 ciphers,
+                    u32 ciphers_len) {
+  (void)e;
+  const char *c = (const char *)host_ptr(cert, cert_len, "sock_tls");
+  const char *k = (const char *)host_ptr(key, key_len, "sock_tls");
+  const char *s = (const char *)host_ptr(ciphers, ciphers_len, "sock_tls");
+  return (u32)port_sock_tls(listener, c, cert_len, k, key_len, s, ciphers_len);
 }
 
 u32 Z_envZ_sock_send(struct Z_env_instance_t *e, u32 conn, u32 ptr, u32 len) {
@@ -200,6 +232,64 @@ void Z_envZ_random_fill(struct Z_env_instance_t *e, u32 ptr, u32 len) {
   port_random(p, len);
 }
 
+/* The image store is engine-neutral (platform/common/image_store.c); a
+ * wasm2c firmware has the module compiled in and no store, and answers
+ * MOTE_IMG_ERR_NO_STORE there. */
+u32 Z_envZ_image_begin(struct Z_env_instance_t *e, u32 len, u32 tag, u32 tag_len) {
+  (void)e;
+  const uint8_t *p = host_ptr(tag, tag_len, "image_begin");
+  return (u32)port_image_begin(len, p, tag_len);
+}
+
+u32 Z_envZ_image_write(struct Z_env_instance_t *e, u32 offset, u32 ptr, u32 len) {
+  (void)e;
+  const uint8_t *p = host_ptr(ptr, len, "image_write");
+  return (u32)port_image_write(offset, p, len);
+}
+
+u32 Z_envZ_image_finish(struct Z_env_instance_t *e) {
+  (void)e;
+  return (u32)port_image_finish();
+}
+
+void Z_envZ_image_abort(struct Z_env_instance_t *e) {
+  (void)e;
+  port_image_abort();
+}
+
+void Z_envZ_image_activate(struct Z_env_instance_t *e) {
+  (void)e;
+  port_image_activate();
+}
+
+/* The DEFLATE codec (platform/common/zcodec.c): input, output and the
+ * 8-byte result block are each checked against linear memory. */
+u32 Z_envZ_z_open(struct Z_env_instance_t *e, u32 conn, u32 rx_bits, u32 tx_bits, u32 flags) {
+  (void)e;
+  return (u32)port_z_open(conn, rx_bits, tx_bits, flags);
+}
+
+u32 Z_envZ_z_inflate(struct Z_env_instance_t *e, u32 conn, u32 in, u32 in_len, u32 out, u32 out_cap, u32 flags, u32 res) {
+  (void)e;
+  const uint8_t *i = host_ptr(in, in_len, "z_inflate");
+  uint8_t *o = host_ptr(out, out_cap, "z_inflate");
+  uint8_t *r = host_ptr(res, MOTE_Z_RESULT_BYTES, "z_inflate");
+  return (u32)port_z_inflate(conn, i, in_len, o, out_cap, flags, r);
+}
+
+u32 Z_envZ_z_deflate(struct Z_env_instance_t *e, u32 conn, u32 in, u32 in_len, u32 out, u32 out_cap, u32 flags, u32 res) {
+  (void)e;
+  const uint8_t *i = host_ptr(in, in_len, "z_deflate");
+  uint8_t *o = host_ptr(out, out_cap, "z_deflate");
+  uint8_t *r = host_ptr(res, MOTE_Z_RESULT_BYTES, "z_deflate");
+  return (u32)port_z_deflate(conn, i, in_len, o, out_cap, flags, r);
+}
+
+void Z_envZ_z_close(struct Z_env_instance_t *e, u32 conn) {
+  (void)e;
+  port_z_close(conn);
+}
+
 /* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
  * ASCII, '?' for anything else. Never traps. */
 static void as_string(uint32_t ptr, char *out, size_t cap, const char *none) {
@@ -219,7 +309,7 @@ static void as_string(uint32_t ptr, char *out, size_t cap, const char *none) {
   out[n] = 0;
   return;
 bad:
-  snprintf(out, cap, "(bad string %u)", ptr);
+  snprintf(out, cap, "(bad string %u)", (unsigned)ptr);
 }
 
 void Z_envZ_abort(struct Z_env_instance_t *e, u32 msg, u32 file, u32 line, u32 col) {
@@ -227,7 +317,7 @@ void Z_envZ_abort(struct Z_env_instance_t *e, u32 msg, u32 file, u32 line, u32 c
   char m[160], f[160];
   as_string(msg, m, sizeof m, "(no message)");
   as_string(file, f, sizeof f, "(unknown)");
-  mote_err("abort: %s at %s:%u:%u", m, f, line, col);
+  mote_err("abort: %s at %s:%u:%u", m, f, (unsigned)line, (unsigned)col);
   trap_with(MOTE_TRAP_ABORT);
 }
 
@@ -242,7 +332,7 @@ int mote_engine_limits_ptr(uint8_t **block) {
   static uint32_t off;
   ENGINE_CALL(off = Z_coreZ_mote_limits_ptr(&inst));
   if (!range_ok(off, MOTE_LIM_SIZE)) {
-    mote_err("bad pointer from core: mote_limits_ptr %u, memory %u bytes", off, mem()->size);
+    mote_err("bad pointer from core: mote_limits_ptr %u, memory %u bytes", (unsigned)off, (unsigned)mem()->size);
     return MOTE_TRAP_BAD_POINTER;
   }
   *block = mem()->data + off;
@@ -269,7 +359,7 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
     return 0;
   }
   if (!range_ok(off, sp)) {
-    mote_err("bad pointer from core: mote_rx_buffer(%u) = %u, space %u, memory %u bytes", conn, off, sp, mem()->size);
+    mote_err("bad pointer from core: mote_rx_buffer(%u) = %u, space %u, memory %u bytes", (unsigned)conn, (unsigned)off, (unsigned)sp, (unsigned)mem()->size);
     return MOTE_TRAP_BAD_POINTER;
   }
   *buf = mem()->data + off;

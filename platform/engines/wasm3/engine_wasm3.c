@@ -21,10 +21,11 @@
 #include "m3_env.h" /* module and runtime internals: import list, stack, code pages */
 
 #include "../../common/driver.h"
+#include "../../common/zcodec.h"
 #include "engine.h"
 #include "port.h"
 
-static IM3Environment env;   /* kept across restarts: it caches released code pages */
+static IM3Environment env;   /* freed with the runtime (see free_runtime) */
 static IM3Runtime rt;
 static IM3Module mod;        /* owned by rt once loaded */
 static const uint8_t *image; /* the module image (owned by the caller) */
@@ -45,6 +46,18 @@ int mote_engine_set_image(const uint8_t *bytes, uint32_t len) {
   if (is_open) return MOTE_ENGINE_BAD_IMAGE;
   image = bytes;
   image_len = len;
+  return 0;
+}
+
+int mote_engine_check_image(const uint8_t *bytes, uint32_t len) {
+  if (!env && !(env = m3_NewEnvironment())) return MOTE_ENGINE_NO_MEMORY;
+  IM3Module m = NULL;
+  M3Result r = m3_ParseModule(env, &m, bytes, len);
+  if (m) m3_FreeModule(m);
+  if (r) {
+    mote_warn("wasm3: the image does not parse: %s", r);
+    return MOTE_ENGINE_BAD_IMAGE;
+  }
   return 0;
 }
 
@@ -123,7 +136,7 @@ static uint8_t *host_ptr(IM3Runtime runtime, void *mem, uint32_t ptr, uint32_t l
   uint32_t size = m3_GetMemorySize(runtime);
   int fault = fault_every && ++fault_count % fault_every == 0;
   if (!range_ok(size, ptr, len) || fault) {
-    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, ptr, len, size,
+    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, (unsigned)ptr, (unsigned)len, (unsigned)size,
              fault ? " (injected)" : "");
     return NULL;
   }
@@ -144,6 +157,30 @@ static m3ApiRawFunction(imp_sock_listen) {
   m3ApiGetArg(uint32_t, flags);
   CHECKED(p, const char *, iface, iface_len, "sock_listen");
   m3ApiReturn(port_sock_listen(port, p, iface_len, flags));
+}
+
+static m3ApiRawFunction(imp_sock_keepalive) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, listener);
+  m3ApiGetArg(uint32_t, time_s);
+  m3ApiGetArg(uint32_t, probes);
+  m3ApiGetArg(uint32_t, interval_s);
+  m3ApiReturn(port_sock_keepalive(listener, time_s, probes, interval_s));
+}
+
+static m3ApiRawFunction(imp_sock_tls) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, listener);
+  m3ApiGetArg(uint32_t, cert);
+  m3ApiGetArg(uint32_t, cert_len);
+  m3ApiGetArg(uint32_t, key);
+  m3ApiGetArg(uint32_t, key_len);
+  m3ApiGetArg(uint32_t, ciphers);
+  m3ApiGetArg(uint32_t, ciphers_len);
+  CHECKED(c, const char *, cert, cert_len, "sock_tls");
+  CHECKED(k, const char *, key, key_len, "sock_tls");
+  CHECKED(s, const char *, ciphers, ciphers_len, "sock_tls");
+  m3ApiReturn(port_sock_tls(listener, c, cert_len, k, key_len, s, ciphers_len));
 }
 
 static m3ApiRawFunction(imp_sock_send) {
@@ -193,6 +230,86 @@ static m3ApiRawFunction(imp_random_fill) {
   m3ApiSuccess();
 }
 
+static m3ApiRawFunction(imp_image_begin) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, len);
+  m3ApiGetArg(uint32_t, tag);
+  m3ApiGetArg(uint32_t, tag_len);
+  CHECKED(p, const uint8_t *, tag, tag_len, "image_begin");
+  m3ApiReturn(port_image_begin(len, p, tag_len));
+}
+
+static m3ApiRawFunction(imp_image_write) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, offset);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(uint32_t, len);
+  CHECKED(p, const uint8_t *, ptr, len, "image_write");
+  m3ApiReturn(port_image_write(offset, p, len));
+}
+
+static m3ApiRawFunction(imp_image_finish) {
+  m3ApiReturnType(int32_t);
+  m3ApiReturn(port_image_finish());
+}
+
+static m3ApiRawFunction(imp_image_abort) {
+  port_image_abort();
+  m3ApiSuccess();
+}
+
+static m3ApiRawFunction(imp_image_activate) {
+  port_image_activate();
+  m3ApiSuccess();
+}
+
+/* The DEFLATE codec (platform/common/zcodec.c): input, output and the
+ * 8-byte result block are each checked against linear memory. */
+static m3ApiRawFunction(imp_z_open) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, rx_bits);
+  m3ApiGetArg(uint32_t, tx_bits);
+  m3ApiGetArg(uint32_t, flags);
+  m3ApiReturn(port_z_open(conn, rx_bits, tx_bits, flags));
+}
+
+static m3ApiRawFunction(imp_z_inflate) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, in);
+  m3ApiGetArg(uint32_t, in_len);
+  m3ApiGetArg(uint32_t, out);
+  m3ApiGetArg(uint32_t, out_cap);
+  m3ApiGetArg(uint32_t, flags);
+  m3ApiGetArg(uint32_t, res);
+  CHECKED(i, const uint8_t *, in, in_len, "z_inflate");
+  CHECKED(o, uint8_t *, out, out_cap, "z_inflate");
+  CHECKED(r, uint8_t *, res, MOTE_Z_RESULT_BYTES, "z_inflate");
+  m3ApiReturn(port_z_inflate(conn, i, in_len, o, out_cap, flags, r));
+}
+
+static m3ApiRawFunction(imp_z_deflate) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, conn);
+  m3ApiGetArg(uint32_t, in);
+  m3ApiGetArg(uint32_t, in_len);
+  m3ApiGetArg(uint32_t, out);
+  m3ApiGetArg(uint32_t, out_cap);
+  m3ApiGetArg(uint32_t, flags);
+  m3ApiGetArg(uint32_t, res);
+  CHECKED(i, const uint8_t *, in, in_len, "z_deflate");
+  CHECKED(o, uint8_t *, out, out_cap, "z_deflate");
+  CHECKED(r, uint8_t *, res, MOTE_Z_RESULT_BYTES, "z_deflate");
+  m3ApiReturn(port_z_deflate(conn, i, in_len, o, out_cap, flags, r));
+}
+
+static m3ApiRawFunction(imp_z_close) {
+  m3ApiGetArg(uint32_t, conn);
+  port_z_close(conn);
+  m3ApiSuccess();
+}
+
 /* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
  * ASCII, '?' for anything else. Never traps. */
 static void as_string(const uint8_t *mem, uint32_t size, uint32_t ptr, char *out, size_t cap, const char *none) {
@@ -212,7 +329,7 @@ static void as_string(const uint8_t *mem, uint32_t size, uint32_t ptr, char *out
   out[n] = 0;
   return;
 bad:
-  snprintf(out, cap, "(bad string %u)", ptr);
+  snprintf(out, cap, "(bad string %u)", (unsigned)ptr);
 }
 
 static m3ApiRawFunction(imp_abort) {
@@ -224,7 +341,7 @@ static m3ApiRawFunction(imp_abort) {
   uint32_t size = m3_GetMemorySize(runtime);
   as_string(_mem, size, msg, m, sizeof m, "(no message)");
   as_string(_mem, size, file, f, sizeof f, "(unknown)");
-  mote_err("abort: %s at %s:%u:%u", m, f, line, col);
+  mote_err("abort: %s at %s:%u:%u", m, f, (unsigned)line, (unsigned)col);
   return m3Err_trapAbort;
 }
 
@@ -236,12 +353,23 @@ static const struct {
   M3RawCall fn;
 } idef[] = {
     {"sock_listen", "i(iiii)", imp_sock_listen},
+    {"sock_keepalive", "i(iiii)", imp_sock_keepalive},
+    {"sock_tls", "i(iiiiiii)", imp_sock_tls},
     {"sock_send", "i(iii)", imp_sock_send},
     {"sock_want_writable", "v(ii)", imp_sock_want_writable},
     {"sock_pause_rx", "v(ii)", imp_sock_pause_rx},
     {"sock_close", "v(ii)", imp_sock_close},
     {"log_emit", "v(iii)", imp_log_emit},
     {"random_fill", "v(ii)", imp_random_fill},
+    {"image_begin", "i(iii)", imp_image_begin},
+    {"image_write", "i(iii)", imp_image_write},
+    {"image_finish", "i()", imp_image_finish},
+    {"image_abort", "v()", imp_image_abort},
+    {"image_activate", "v()", imp_image_activate},
+    {"z_open", "i(iiii)", imp_z_open},
+    {"z_inflate", "i(iiiiiii)", imp_z_inflate},
+    {"z_deflate", "i(iiiiiii)", imp_z_deflate},
+    {"z_close", "v(i)", imp_z_close},
     {"abort", "v(iiii)", imp_abort},
 };
 #define N_IMPORTS (sizeof idef / sizeof idef[0])
@@ -277,6 +405,15 @@ static void free_runtime(void) {
   if (rt) {
     m3_FreeRuntime(rt);
     rt = NULL;
+  }
+  /* The environment goes too: it keeps the released code pages for reuse,
+   * and on a board those ~140 KB, scattered through the heap, left the next
+   * open (a switch to an uploaded image) without a contiguous block for its
+   * linear memory. With everything freed, every open lays the heap out as
+   * the first one did. */
+  if (env) {
+    m3_FreeEnvironment(env);
+    env = NULL;
   }
   memset(xfn, 0, sizeof xfn);
 }
@@ -369,12 +506,13 @@ int mote_engine_open(void) {
     }
   }
   is_open = 1;
-  if (MOTE_LOG_ENABLED(MOTE_LOG_INFO)) {
+  /* notice: on a board this is the engine's RAM bill, worth one line per start */
+  if (MOTE_LOG_ENABLED(MOTE_LOG_NOTICE)) {
     size_t used, alloc;
     code_bytes(&used, &alloc);
-    mote_info("wasm3: module image %u bytes; compiled code %u bytes in %u pages (%u bytes); runtime %u bytes; "
+    mote_notice("wasm3: module image %u bytes; compiled code %u bytes in %u pages (%u bytes); runtime %u bytes; "
               "value stack %u bytes",
-              image_len, (unsigned)used, rt->numCodePages, (unsigned)alloc, (unsigned)sizeof(M3Runtime),
+              (unsigned)image_len, (unsigned)used, (unsigned)rt->numCodePages, (unsigned)alloc, (unsigned)sizeof(M3Runtime),
               (unsigned)MOTE_WASM3_STACK_BYTES);
   }
   return 0;
@@ -399,7 +537,7 @@ int mote_engine_limits_ptr(uint8_t **block) {
   if (st) return st;
   uint32_t size = m3_GetMemorySize(rt);
   if (!range_ok(size, off, MOTE_LIM_SIZE)) {
-    mote_err("bad pointer from core: mote_limits_ptr %u, memory %u bytes", off, size);
+    mote_err("bad pointer from core: mote_limits_ptr %u, memory %u bytes", (unsigned)off, (unsigned)size);
     return MOTE_TRAP_BAD_POINTER;
   }
   *block = m3_GetMemory(rt, NULL, 0) + off;
@@ -428,7 +566,7 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   }
   uint32_t size = m3_GetMemorySize(rt);
   if (!range_ok(size, off, sp)) {
-    mote_err("bad pointer from core: mote_rx_buffer(%u) = %u, space %u, memory %u bytes", conn, off, sp, size);
+    mote_err("bad pointer from core: mote_rx_buffer(%u) = %u, space %u, memory %u bytes", (unsigned)conn, (unsigned)off, (unsigned)sp, (unsigned)size);
     return MOTE_TRAP_BAD_POINTER;
   }
   *buf = m3_GetMemory(rt, NULL, 0) + off;

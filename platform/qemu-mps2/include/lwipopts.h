@@ -49,7 +49,9 @@ uint32_t mps2_rand(void); /* board.c */
 #define LWIP_TCP 1
 #define LWIP_DHCP MOTE_BOARD_NET_DHCP
 #define LWIP_DHCP_DOES_ACD_CHECK 0
-#define DHCP_DOES_ARP_CHECK 0
+/* DHCP builds (mote build --dhcp): probe the offered address with ARP before
+ * binding it (RFC 2131 3.1.5); about 0.5 s more to the lease */
+#define DHCP_DOES_ARP_CHECK MOTE_BOARD_NET_DHCP
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
@@ -69,7 +71,11 @@ uint32_t mps2_rand(void); /* board.c */
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG MOTE_BOARD_NET_LISTEN_BACKLOG
 #define TCP_QUEUE_OOSEQ 0 /* out-of-order segments are dropped, not held */
-#define LWIP_TCP_KEEPALIVE 0 /* keepalive options: later */
+/* SOF_REUSEADDR on the listener (platform/lwip/sock.c): a core restarted
+ * after a trap listens on its port again while closed connections of that
+ * port are still in TIME_WAIT or closing */
+#define SO_REUSE 1
+#define LWIP_TCP_KEEPALIVE 1 /* per-pcb keep_intvl/keep_cnt (port_sock_keepalive): +8 B per tcp_pcb */
 #define LWIP_CALLBACK_API 1
 #define LWIP_WND_SCALE 0
 #define TCP_OVERSIZE TCP_MSS

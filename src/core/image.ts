@@ -1,0 +1,160 @@
+// The core's app-image upload endpoint: PUT /.mote/image, served on every
+// vhost when the port keeps an image store (INIT_IMAGE_STORE; wasm3 builds
+// with a store), before the app's own HTTP handler sees the request.
+//
+//   PUT /.mote/image HTTP/1.1
+//   Content-Length: <image bytes>            (required: chunked gets 411)
+//   X-Mote-Image-Tag: <64 hex digits>        HMAC-SHA256(device key, image)
+//
+// The body streams into the store's inactive slot (image_write) as it
+// arrives; nothing is buffered here. The port checks the tag and the format
+// at the end (image_finish): the core being replaced never vouches for its
+// successor. Answers:
+//   200  committed; the connection closes and the new image starts (the old
+//        one again if it fails to start)
+//   400  malformed tag, or the body ended short
+//   401  no tag                     403  tag does not match (not authorised)
+//   404  no store on this device    405  not PUT
+//   409  another upload or a switch in progress
+//   411  no Content-Length          413  larger than a slot
+//   422  authorised but not a module this engine loads
+//   500  flash failure
+// A refused or truncated upload leaves the running image serving: the
+// inactive slot only ever gets a header once its image has been checked.
+
+import {
+  IMG_OK, IMG_ERR_NO_STORE, IMG_ERR_TOO_BIG, IMG_ERR_BUSY, IMG_ERR_FLASH, IMG_ERR_TAG, IMG_ERR_FORMAT,
+  IMG_ERR_SHORT, IMG_TAG_BYTES, LOG_NOTICE,
+} from "../abi/constants";
+import { image_begin, image_write, image_finish, image_abort, image_activate } from "../abi/abi";
+import { Conn, F_KEEPALIVE } from "./conn";
+import { Protocol } from "./protocol";
+import { headOf, httpFail } from "../http/server";
+import { METHOD_PUT } from "../http/request";
+import { logStart } from "./log";
+import { WRITE_HTTP_FINAL } from "../ws/server";
+
+export const IMAGE_PATH = "/.mote/image";
+const NOBODY: u32 = 0xffffffff;
+
+/** HTTP status for an IMG_ERR_* result. */
+export function imageErrorStatus(r: i32): u32 {
+  switch (r) {
+    case IMG_ERR_NO_STORE: return 404;
+    case IMG_ERR_TOO_BIG: return 413;
+    case IMG_ERR_BUSY: return 409;
+    case IMG_ERR_TAG: return 403;
+    case IMG_ERR_FORMAT: return 422;
+    case IMG_ERR_SHORT: return 400;
+    case IMG_ERR_FLASH: return 500;
+  }
+  return 500;
+}
+
+const tag = memory.data(IMG_TAG_BYTES);
+
+function hexVal(c: u32): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
+  c |= 0x20;
+  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
+  return -1;
+}
+
+/** The tag header's 64 hex digits into `tag`. */
+function parseTag(p: usize, n: u32): bool {
+  if (n != <u32>IMG_TAG_BYTES * 2) return false;
+  for (let i: u32 = 0; i < <u32>IMG_TAG_BYTES; i++) {
+    const hi = hexVal(load<u8>(p + 2 * i));
+    const lo = hexVal(load<u8>(p + 2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    store<u8>(tag + i, <u8>((hi << 4) | lo));
+  }
+  return true;
+}
+
+class ImageUpload extends Protocol {
+  /** The connection whose upload is in progress, or NOBODY. */
+  owner: u32 = NOBODY;
+  offset: u32 = 0;
+  length: u32 = 0;
+  /** The connection whose image the store committed: switch once its
+   *  answer is out (when it closes), or NOBODY. */
+  committedBy: u32 = NOBODY;
+
+  constructor() {
+    super("mote-image-upload");
+  }
+
+  /** Every refusal answers and closes at once, whatever of the body is
+   *  still to come: an image upload is never worth reading on. */
+  refuse(c: Conn, status: u32, extra: string | null = null): i32 {
+    if (this.owner == c.id) {
+      image_abort();
+      this.owner = NOBODY;
+    }
+    httpFail(c, status, extra);
+    return 0;
+  }
+
+  fail(c: Conn, r: i32): i32 {
+    return this.refuse(c, imageErrorStatus(r));
+  }
+
+  http(c: Conn): i32 {
+    if (c.method() != METHOD_PUT) return this.refuse(c, 405, "Allow: PUT\r\n");
+    const tp = c.header("X-Mote-Image-Tag");
+    if (tp == 0) return this.refuse(c, 401, "WWW-Authenticate: Mote-Image-Tag alg=HMAC-SHA256\r\n");
+    if (!parseTag(tp, c.headerLen())) return this.refuse(c, 400);
+    const head = headOf(c);
+    if (head.chunked || head.contentLength <= 0) return this.refuse(c, 411);
+    if (this.owner != NOBODY || this.committedBy != NOBODY) return this.fail(c, IMG_ERR_BUSY);
+    const len = <u32>head.contentLength; // <= MAX_BODY: checked before http()
+    const r = image_begin(len, tag, IMG_TAG_BYTES);
+    if (r != IMG_OK) return this.fail(c, r);
+    this.owner = c.id;
+    this.offset = 0;
+    this.length = len;
+    return 0;
+  }
+
+  httpBody(c: Conn, data: usize, len: u32): i32 {
+    if (this.owner != c.id) return 0;
+    const r = image_write(this.offset, data, len);
+    if (r != IMG_OK) return this.fail(c, r);
+    this.offset += len;
+    return 0;
+  }
+
+  httpBodyCompletion(c: Conn): i32 {
+    if (this.owner != c.id) return 0;
+    this.owner = NOBODY;
+    const r = image_finish();
+    if (r != IMG_OK) return this.fail(c, r);
+    this.committedBy = c.id;
+    logStart(LOG_NOTICE).s("image upload: ").u(this.length).s(" bytes accepted; switching once answered").end();
+    c.flags &= ~F_KEEPALIVE; // the switch drops every connection: say so
+    const msg = "image accepted; switching\n";
+    if (c.httpRespond(200, "text/plain", msg.length, null) < 0) return -1;
+    const tmp = String.UTF8.encode(msg);
+    return c.writeFrom(changetype<usize>(tmp), tmp.byteLength, WRITE_HTTP_FINAL) < 0 ? -1 : 0;
+  }
+
+  closedHttp(c: Conn): void {
+    if (this.owner == c.id) {
+      // truncated: the peer left before the whole body came
+      image_abort();
+      this.owner = NOBODY;
+    }
+    if (this.committedBy == c.id) {
+      this.committedBy = NOBODY;
+      image_activate();
+    }
+  }
+}
+
+let upload: ImageUpload | null = null;
+
+export function imageUploadProtocol(): Protocol {
+  if (upload == null) upload = new ImageUpload();
+  return changetype<Protocol>(upload);
+}
