@@ -61,6 +61,7 @@ const DEBIAN_TEST = [
   ["chromium", "chromium"],
   ["libwebsockets-test-client", "libwebsockets-test-server"],
   ["python3", "python3"],
+  ["ip", "iproute2"], // test/integration/keepalive.test.ts: a network namespace and a veth
   ["/usr/include/libwebsockets.h", "libwebsockets-dev"], // the anchor of `mote bench`
 ];
 

@@ -133,44 +133,34 @@ static int32_t free_pop(void) {
   return id;
 }
 
-static void linger_unlink(int32_t id) {
+/* Doubly linked lists of slots through next/prev (the linger list and the
+ * handshake list: a slot is on one of them at most). */
+static void list_unlink(int32_t *head, int32_t *tail, int32_t id) {
   struct slot *s = &slots[id];
   if (s->prev >= 0) slots[s->prev].next = s->next;
-  else linger_head = s->next;
+  else *head = s->next;
   if (s->next >= 0) slots[s->next].prev = s->prev;
-  else linger_tail = s->prev;
+  else *tail = s->prev;
   s->next = s->prev = -1;
 }
 
-static void linger_append(int32_t id) {
+static void list_append(int32_t *head, int32_t *tail, int32_t id) {
   struct slot *s = &slots[id];
   s->next = -1;
-  s->prev = linger_tail;
-  if (linger_tail >= 0) slots[linger_tail].next = id;
-  else linger_head = id;
-  linger_tail = id;
+  s->prev = *tail;
+  if (*tail >= 0) slots[*tail].next = id;
+  else *head = id;
+  *tail = id;
 }
+
+static void linger_unlink(int32_t id) { list_unlink(&linger_head, &linger_tail, id); }
+static void linger_append(int32_t id) { list_append(&linger_head, &linger_tail, id); }
 
 /* The handshake list (oldest first: every deadline is accept + the same
  * timeout) shares the next/prev links: a slot is handshaking or lingering,
  * never both. */
-static void hs_unlink(int32_t id) {
-  struct slot *s = &slots[id];
-  if (s->prev >= 0) slots[s->prev].next = s->next;
-  else hs_head = s->next;
-  if (s->next >= 0) slots[s->next].prev = s->prev;
-  else hs_tail = s->prev;
-  s->next = s->prev = -1;
-}
-
-static void hs_append(int32_t id) {
-  struct slot *s = &slots[id];
-  s->next = -1;
-  s->prev = hs_tail;
-  if (hs_tail >= 0) slots[hs_tail].next = id;
-  else hs_head = id;
-  hs_tail = id;
-}
+static void hs_unlink(int32_t id) { list_unlink(&hs_head, &hs_tail, id); }
+static void hs_append(int32_t id) { list_append(&hs_head, &hs_tail, id); }
 
 /* TLS input already decrypted and held by mbedTLS makes no socket event:
  * such slots are read from this list on the next service pass. */
@@ -391,24 +381,12 @@ int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, co
     mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", listener);
     return 0;
   }
-  char c[PATH_MAX], k[PATH_MAX], su[1024];
-  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
-    mote_err("sock_tls: listener %u: certificate and key file names needed (and shorter than %zu)", listener, sizeof c);
-    return -EINVAL;
-  }
-  memcpy(c, cert, cert_len);
-  c[cert_len] = 0;
-  memcpy(k, key, key_len);
-  k[key_len] = 0;
-  memcpy(su, ciphers, ciphers_len);
-  su[ciphers_len] = 0;
-  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
-  o.certs[0] = (struct mote_tls_certkey){c, k};
-  struct mote_tls_server *srv = mote_tls_server_create(&o); /* logs which file or name is wrong */
+  struct mote_tls_server *srv = mote_tls_server_from_names(listener, cert, cert_len, key, key_len, ciphers, ciphers_len);
   if (!srv) return -EINVAL;
   mote_tls_server_destroy(L->tls_own); /* a restarted core sets it again */
   L->tls = L->tls_own = srv;
-  mote_notice("listener %u: TLS with %s%s%s", listener, c, ciphers_len ? ", suites " : "", su);
+  mote_notice("listener %u: TLS with %.*s%s%.*s", listener, (int)cert_len, cert, ciphers_len ? ", suites " : "",
+              (int)ciphers_len, ciphers);
   return 0;
 }
 

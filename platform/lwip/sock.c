@@ -599,24 +599,11 @@ int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, co
     mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", (unsigned)listener);
     return 0;
   }
-  static char c[128], k[128], su[256]; /* copied: the strings live in module memory */
-  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
-    mote_err("sock_tls: listener %u: certificate and key file names needed (under %u bytes)", (unsigned)listener, (unsigned)sizeof c);
-    return -22; /* EINVAL */
-  }
-  memcpy(c, cert, cert_len);
-  c[cert_len] = 0;
-  memcpy(k, key, key_len);
-  k[key_len] = 0;
-  memcpy(su, ciphers, ciphers_len);
-  su[ciphers_len] = 0;
-  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
-  o.certs[0] = (struct mote_tls_certkey){c, k};
-  struct mote_tls_server *srv = mote_tls_server_create(&o); /* logs which file or name is wrong */
+  struct mote_tls_server *srv = mote_tls_server_from_names(listener, cert, cert_len, key, key_len, ciphers, ciphers_len);
   if (!srv) return -22;
   mote_tls_server_destroy(lis_tls_own[listener]);
   lis_tls[listener] = lis_tls_own[listener] = srv;
-  mote_notice("listener %u: TLS with %s", (unsigned)listener, c);
+  mote_notice("listener %u: TLS with %.*s", (unsigned)listener, (int)cert_len, cert);
   return 0;
 #else
   (void)cert, (void)cert_len, (void)key, (void)key_len, (void)ciphers, (void)ciphers_len;

@@ -610,3 +610,23 @@ void mote_tls_heap(const struct mote_tls *t, size_t *now, size_t *peak) {
 
 size_t mote_tls_heap_shared(void) { return shared_now; }
 size_t mote_tls_session_size(void) { return sizeof(struct mote_tls); }
+
+struct mote_tls_server *mote_tls_server_from_names(uint32_t listener, const char *cert, uint32_t cert_len,
+                                                   const char *key, uint32_t key_len, const char *ciphers,
+                                                   uint32_t ciphers_len) {
+  static char c[256], k[256], su[512]; /* copied: the strings live in module memory */
+  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
+    mote_err("sock_tls: listener %u: certificate and key file names needed (under %u bytes)", (unsigned)listener,
+             (unsigned)sizeof c);
+    return NULL;
+  }
+  memcpy(c, cert, cert_len);
+  c[cert_len] = 0;
+  memcpy(k, key, key_len);
+  k[key_len] = 0;
+  memcpy(su, ciphers, ciphers_len);
+  su[ciphers_len] = 0;
+  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
+  o.certs[0] = (struct mote_tls_certkey){c, k};
+  return mote_tls_server_create(&o); /* logs which file or name is wrong */
+}

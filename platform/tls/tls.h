@@ -103,6 +103,14 @@ struct mote_tls_server;
 struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts *o);
 /* Free it; no session made from it may remain. */
 void mote_tls_server_destroy(struct mote_tls_server *srv);
+/* mote_tls_server_create for one certificate/key pair and a cipher list
+ * given as (pointer, length) strings, not NUL-terminated (the sock_tls
+ * import: file names in module memory; ciphers_len 0: the defaults). NULL,
+ * logged naming listener `listener`, when a name is missing or too long or
+ * the server cannot be made. */
+struct mote_tls_server *mote_tls_server_from_names(uint32_t listener, const char *cert, uint32_t cert_len,
+                                                   const char *key, uint32_t key_len, const char *ciphers,
+                                                   uint32_t ciphers_len);
 
 /* The client configuration: trust anchors (PEM file); optional client
  * certificate. 0 or -1 (logged). */
