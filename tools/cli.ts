@@ -291,7 +291,10 @@ async function cmdTest(args: string[]): Promise<number> {
   build({ board: "mps2-an386", dhcp: true }); // test/qemu/dhcp.test.ts: the demo leasing its address
   build({ board: "mps2-an386", tls: true }); // test/qemu/tls.test.ts: https and wss on the board
   build({ board: "mps2-an386", tls: true, app: "test/apps/tls-vhost.ts" }); // ... and a vhost asking for TLS
-  for (const engine of ENGINES) build({ board: "linux", engine, app: "test/apps/tls-vhost.ts" }); // test/tls/vhost.test.ts
+  for (const engine of ENGINES) {
+    build({ board: "linux", engine, app: "test/apps/tls-vhost.ts" }); // test/tls/vhost.test.ts
+    build({ board: "linux", engine, app: "test/apps/vhost-ciphers.ts" }); // ... and its refusal
+  }
   const jest = path.join(ROOT, "node_modules/jest/bin/jest.js");
   return runChild(process.execPath, [jest, "--config", path.join(ROOT, "jest.config.js"), ...args], { ...process.env, MOTE_ROOT: ROOT });
 }

@@ -227,8 +227,8 @@ int mote_drv_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   return check(st, "mote_rx_buffer");
 }
 
-int mote_drv_accepted(uint32_t listener, uint32_t conn, int32_t *result) {
-  int st = mote_engine_accepted(listener, conn, result);
+int mote_drv_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result) {
+  int st = mote_engine_accepted(listener, conn, vhost, result);
   if (st != 0) *result = MOTE_ACCEPT_REFUSED;
   return check(st, "mote_accepted");
 }

@@ -81,7 +81,7 @@ uint32_t mote_drv_restarts(void);
 /* ---- events (port -> core) --------------------------------------------- */
 
 int mote_drv_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space);
-int mote_drv_accepted(uint32_t listener, uint32_t conn, int32_t *result);
+int mote_drv_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result);
 int mote_drv_received(uint32_t conn, uint32_t n);
 int mote_drv_writable(uint32_t conn);
 int mote_drv_closed(uint32_t conn, uint32_t reason);

@@ -68,7 +68,7 @@ int mote_engine_init(uint32_t now_ms, int32_t *result);
  * size, as a host pointer. *space == 0 (and *buf == NULL): do not read now. */
 int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space);
 int mote_engine_rx_space(uint32_t conn, uint32_t *space);
-int mote_engine_accepted(uint32_t listener, uint32_t conn, int32_t *result);
+int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result);
 int mote_engine_received(uint32_t conn, uint32_t n);
 int mote_engine_writable(uint32_t conn);
 int mote_engine_closed(uint32_t conn, uint32_t reason);

@@ -24,14 +24,16 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
  * gives up on a peer, the port reports mote_closed(MOTE_CLOSED_TIMEOUT).
  * Returns 0 or a negative errno (keepalive stays off). */
 int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s);
-/* TLS on a listener (a vhost's certificate): cert and key name PEM files read
- * through the port's file operations, ciphers the allowed suites (IANA
- * names, ':'-separated; empty: the port's default). Strings are not
- * NUL-terminated. Returns 0, or a negative errno after logging why (-ENOSYS
- * 38: this firmware has no TLS; -EINVAL 22: a file or name refused). A
- * port's own TLS settings (command line) may take precedence. */
-int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
-                      const char *ciphers, uint32_t ciphers_len);
+/* TLS for `vhost` on a listener: opts is a block of MOTE_TLS_OPT_* records
+ * (certificate and key files read through the port's file operations,
+ * cipher list, client CA, host names; see mote_abi.h and
+ * mote_tls_server_add). The first call after port_sock_listen makes the
+ * listener's default, later ones add vhosts chosen by SNI; the port then
+ * reports, with each accepted connection, the vhost whose configuration
+ * served its handshake. Returns 0, or a negative errno after logging why
+ * (-ENOSYS 38: this firmware has no TLS; -EINVAL 22: a file or name
+ * refused). A port's own TLS settings (command line) may take precedence. */
+int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len);
 /* Returns bytes taken (0..len) or -1 when the connection is broken; the
  * port then reports mote_closed() later, from its loop. */
 int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len);

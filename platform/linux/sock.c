@@ -69,6 +69,7 @@ struct listener {
   /* TLS: the configuration its connections get (NULL: plaintext), and the
    * vhost's own one (port_sock_tls), freed with the listener */
   struct mote_tls_server *tls, *tls_own;
+  uint8_t tls_fresh; /* the next port_sock_tls makes the default (tls_own replaced) */
   /* TCP keepalive for accepted sockets (port_sock_keepalive); idle 0: off */
   int ka_idle, ka_intvl, ka_cnt;
   unsigned ka_user_timeout_ms;
@@ -304,6 +305,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     L->backoff = 0;
     L->ka_idle = 0; /* the restarted core sets keepalive again if it wants it */
     L->tls = cfg.tls_server; /* and TLS (port_sock_tls) */
+    L->tls_fresh = 1;
     n_parked--;
     loop_mod(L->fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
     mote_info("listening on %s port %u (listener %d, kept across the restart)", cfg.iface, use_port, l);
@@ -347,7 +349,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
     real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port, .tls = cfg.tls_server};
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port, .tls = cfg.tls_server, .tls_fresh = 1};
   mote_notice("listening on %s port %u (listener %d%s%s)", cfg.iface, real_port, l,
               fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "", cfg.tls_server ? ", TLS" : "");
   if (!announced && announce_l < 0) {
@@ -368,25 +370,28 @@ void sock_announce(void) {
 
 /* A vhost serves TLS with its own certificate and key (files read through
  * the port's file operations: here, paths on the host, relative to the
- * working directory) and optional suite list. The command line's --tls
- * settings, when given, apply to every listener instead. */
-int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
-                      const char *ciphers, uint32_t ciphers_len) {
+ * working directory), suite list, client CA and host names; the first after
+ * sock_listen is the listener's default, later ones share it by SNI. The
+ * command line's --tls settings, when given, apply to every listener
+ * instead. */
+int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len) {
   if (listener >= SOCK_MAX_LISTENERS || !lis[listener].active) {
     mote_err("sock_tls: listener %u is not open", listener);
     return -EBADF;
   }
   struct listener *L = &lis[listener];
   if (cfg.tls_server) {
-    mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", listener);
+    mote_notice("listener %u: vhost %u's certificate gives way to the command line's TLS settings", listener, vhost);
     return 0;
   }
-  struct mote_tls_server *srv = mote_tls_server_from_names(listener, cert, cert_len, key, key_len, ciphers, ciphers_len);
-  if (!srv) return -EINVAL;
-  mote_tls_server_destroy(L->tls_own); /* a restarted core sets it again */
-  L->tls = L->tls_own = srv;
-  mote_notice("listener %u: TLS with %.*s%s%.*s", listener, (int)cert_len, cert, ciphers_len ? ", suites " : "",
-              (int)ciphers_len, ciphers);
+  if (L->tls_fresh) { /* a restarted core sets it again */
+    mote_tls_server_destroy(L->tls_own);
+    L->tls = L->tls_own = NULL;
+    L->tls_fresh = 0;
+  }
+  if (mote_tls_server_add(&L->tls_own, listener, vhost, opts, opts_len) < 0) return -EINVAL;
+  L->tls = L->tls_own;
+  mote_notice("listener %u: TLS for vhost %u", listener, vhost);
   return 0;
 }
 
@@ -552,7 +557,7 @@ static int do_handshake(int32_t id) {
   int l = s->listener;
   mote_debug("conn %d: accepted on listener %d (fd %d)", id, l, s->fd);
   int32_t res = MOTE_ACCEPT_REFUSED;
-  r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, &res));
+  r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, mote_tls_vhost(s->tls), &res));
   if (r != H_OK) return r;
   if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
     n_open--; /* the core refused it (and logged why): it never knew it */
@@ -606,7 +611,7 @@ static int handle_listener(int l) {
     n_open++;
     mote_debug("conn %d: accepted on listener %d (fd %d)", id, l, fd);
     int32_t res = MOTE_ACCEPT_REFUSED;
-    r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, &res));
+    r = drv(mote_drv_accepted((uint32_t)l, (uint32_t)id, MOTE_VHOST_ANY, &res));
     if (r != H_OK) return r;
     if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
       n_open--; /* the core refused it (and logged why): it never knew it */

@@ -254,7 +254,8 @@ static int deliver(int32_t id) {
 #if MOTE_TLS
 static struct mote_tls_server *tls_cmd;                   /* the command line's: every listener */
 static struct mote_tls_server *lis_tls[MAX_LISTENERS];     /* each listener's (NULL: plaintext) */
-static struct mote_tls_server *lis_tls_own[MAX_LISTENERS]; /* a vhost's own (port_sock_tls) */
+static struct mote_tls_server *lis_tls_own[MAX_LISTENERS]; /* the vhosts' own (port_sock_tls) */
+static uint8_t lis_tls_fresh[MAX_LISTENERS];               /* the next port_sock_tls makes the default */
 static uint32_t tls_hs_ms = 10000;                         /* handshake timeout */
 
 void mote_lwip_tls_enable(struct mote_tls_server *srv, uint32_t handshake_ms) {
@@ -329,7 +330,7 @@ static int tls_handshake_step(int32_t id) {
   s->state = S_OPEN;
   n_open++;
   int32_t res = MOTE_ACCEPT_REFUSED;
-  r = drv(mote_drv_accepted(s->listener, (uint32_t)id, &res));
+  r = drv(mote_drv_accepted(s->listener, (uint32_t)id, mote_tls_vhost(s->tls), &res));
   if (r != H_OK) return r;
   if (res != MOTE_ACCEPT_OK && s->state == S_OPEN) {
     n_open--; /* the core refused it (and logged why): it never knew it */
@@ -524,7 +525,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   mote_debug("conn %d: accepted on listener %u", (int)id, (unsigned)l);
   cb_begin(pcb);
   int32_t res = MOTE_ACCEPT_REFUSED;
-  int r = drv(mote_drv_accepted(l, (uint32_t)id, &res));
+  int r = drv(mote_drv_accepted(l, (uint32_t)id, MOTE_VHOST_ANY, &res));
   if (r == H_OK && res != MOTE_ACCEPT_OK && s->state == S_OPEN && s->pcb == pcb) {
     n_open--; /* the core refused it (and logged why): it never knew it */
     free_push(id);
@@ -581,6 +582,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   listeners[l] = lp;
 #if MOTE_TLS
   lis_tls[l] = tls_cmd;
+  lis_tls_fresh[l] = 1;
 #endif
   tcp_arg(lp, (void *)(uintptr_t)l);
   tcp_accept(lp, on_accept);
@@ -588,25 +590,28 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   return l;
 }
 
-int32_t port_sock_tls(uint32_t listener, const char *cert, uint32_t cert_len, const char *key, uint32_t key_len,
-                      const char *ciphers, uint32_t ciphers_len) {
+int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len) {
   if (listener >= MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_tls: listener %u is not open", (unsigned)listener);
     return -9; /* EBADF */
   }
 #if MOTE_TLS
   if (tls_cmd) {
-    mote_notice("listener %u: the vhost's certificate gives way to the command line's TLS settings", (unsigned)listener);
+    mote_notice("listener %u: vhost %u's certificate gives way to the command line's TLS settings", (unsigned)listener,
+                (unsigned)vhost);
     return 0;
   }
-  struct mote_tls_server *srv = mote_tls_server_from_names(listener, cert, cert_len, key, key_len, ciphers, ciphers_len);
-  if (!srv) return -22;
-  mote_tls_server_destroy(lis_tls_own[listener]);
-  lis_tls[listener] = lis_tls_own[listener] = srv;
-  mote_notice("listener %u: TLS with %.*s", (unsigned)listener, (int)cert_len, cert);
+  if (lis_tls_fresh[listener]) { /* the first vhost on the listener: its default */
+    mote_tls_server_destroy(lis_tls_own[listener]);
+    lis_tls_own[listener] = NULL;
+    lis_tls_fresh[listener] = 0;
+  }
+  if (mote_tls_server_add(&lis_tls_own[listener], listener, vhost, opts, opts_len) < 0) return -22;
+  lis_tls[listener] = lis_tls_own[listener];
+  mote_notice("listener %u: TLS for vhost %u", (unsigned)listener, (unsigned)vhost);
   return 0;
 #else
-  (void)cert, (void)cert_len, (void)key, (void)key_len, (void)ciphers, (void)ciphers_len;
+  (void)vhost, (void)opts, (void)opts_len;
   mote_err("sock_tls: listener %u: this firmware has no TLS (build it with --tls)", (unsigned)listener);
   return -38; /* ENOSYS */
 #endif

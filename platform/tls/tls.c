@@ -22,6 +22,7 @@ struct mote_tls {
   struct mote_tls_io io;
   size_t heap_now, heap_peak;
   uint8_t notified; /* close_notify queued */
+  uint32_t vhost;   /* whose configuration serves it (MOTE_VHOST_ANY: the port's) */
   char sni[64];
 };
 
@@ -83,13 +84,17 @@ struct mote_tls_server {
   mbedtls_x509_crt crt[MOTE_TLS_MAX_CERTS];
   mbedtls_pk_context key[MOTE_TLS_MAX_CERTS];
   uint32_t ncerts;
-  struct {
-    char name[128];
+  uint32_t vhost; /* the default's (MOTE_VHOST_ANY: the port's own settings) */
+  struct sni_entry {
+    char names[128]; /* NUL-separated, ends with an empty name */
     mbedtls_x509_crt crt;
     mbedtls_pk_context key;
+    mbedtls_x509_crt *ca; /* client CA of this vhost, or NULL (allocated: most entries have none) */
+    uint32_t vhost;
   } sni[MOTE_TLS_MAX_SNI];
   uint32_t nsni;
   mbedtls_x509_crt client_ca;
+  int has_client_ca;
   int suites[64];
 };
 static uint32_t n_servers; /* the random generator lives while any does */
@@ -189,6 +194,15 @@ static int name_matches(const char *pattern, const char *name, size_t len) {
   return strlen(pattern) == len && strncasecmp(pattern, name, len) == 0;
 }
 
+static int entry_matches(const struct sni_entry *e, const char *name, size_t len) {
+  for (const char *n = e->names; *n; n += strlen(n) + 1)
+    if (name_matches(n, name, len)) return 1;
+  return 0;
+}
+
+/* The client's server name picks an entry (a vhost sharing the listener, or
+ * a --tls-sni certificate): its certificate, and its client-certificate
+ * rule, which may differ from the default's either way. */
 static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len) {
   struct mote_tls_server *srv = p;
   struct mote_tls *t = mbedtls_ssl_get_user_data_p(ssl);
@@ -198,8 +212,18 @@ static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, 
     t->sni[n] = 0;
   }
   for (uint32_t i = 0; i < srv->nsni; i++) {
-    if (name_matches(srv->sni[i].name, (const char *)name, len))
-      return mbedtls_ssl_set_hs_own_cert(ssl, &srv->sni[i].crt, &srv->sni[i].key);
+    struct sni_entry *e = &srv->sni[i];
+    if (!entry_matches(e, (const char *)name, len)) continue;
+    int r = mbedtls_ssl_set_hs_own_cert(ssl, &e->crt, &e->key);
+    if (r != 0) return r;
+    if (e->ca) {
+      mbedtls_ssl_set_hs_ca_chain(ssl, e->ca, NULL);
+      mbedtls_ssl_set_hs_authmode(ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+    } else if (srv->has_client_ca) {
+      mbedtls_ssl_set_hs_authmode(ssl, MBEDTLS_SSL_VERIFY_NONE);
+    }
+    if (t) t->vhost = e->vhost;
+    return 0;
   }
   return 0; /* an unknown name gets the default certificates (lws: the default vhost) */
 }
@@ -271,6 +295,7 @@ struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts
   n_servers++;
   /* everything initialised first, so that destroy() works from any failure */
   mbedtls_ssl_config_init(&srv->conf);
+  srv->vhost = MOTE_VHOST_ANY;
   for (uint32_t i = 0; i < MOTE_TLS_MAX_CERTS; i++) {
     mbedtls_x509_crt_init(&srv->crt[i]);
     mbedtls_pk_init(&srv->key[i]);
@@ -296,12 +321,15 @@ struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts
     }
   }
   for (uint32_t i = 0; i < o->nsni; i++) {
-    if (!o->sni[i].name || !*o->sni[i].name || strlen(o->sni[i].name) >= sizeof srv->sni[i].name) {
+    struct sni_entry *e = &srv->sni[i];
+    if (!o->sni[i].name || !*o->sni[i].name || strlen(o->sni[i].name) + 2 > sizeof e->names) {
       mote_err("tls: SNI entry %u needs a host name", i);
       goto fail;
     }
-    snprintf(srv->sni[i].name, sizeof srv->sni[i].name, "%s", o->sni[i].name);
-    if (load_certkey(&o->sni[i].ck, &srv->sni[i].crt, &srv->sni[i].key) < 0) goto fail;
+    memset(e->names, 0, sizeof e->names);
+    memcpy(e->names, o->sni[i].name, strlen(o->sni[i].name));
+    e->vhost = MOTE_VHOST_ANY;
+    if (load_certkey(&o->sni[i].ck, &e->crt, &e->key) < 0) goto fail;
     srv->nsni = i + 1;
   }
   if (srv->nsni) mbedtls_ssl_conf_sni(&srv->conf, on_sni, srv);
@@ -340,6 +368,7 @@ struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts
     }
     mbedtls_ssl_conf_ca_chain(&srv->conf, &srv->client_ca, NULL);
     mbedtls_ssl_conf_authmode(&srv->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    srv->has_client_ca = 1;
   } else {
     mbedtls_ssl_conf_authmode(&srv->conf, MBEDTLS_SSL_VERIFY_NONE);
   }
@@ -364,6 +393,10 @@ void mote_tls_server_destroy(struct mote_tls_server *srv) {
   for (uint32_t i = 0; i < MOTE_TLS_MAX_SNI; i++) {
     mbedtls_x509_crt_free(&srv->sni[i].crt);
     mbedtls_pk_free(&srv->sni[i].key);
+    if (srv->sni[i].ca) {
+      mbedtls_x509_crt_free(srv->sni[i].ca);
+      mbedtls_free(srv->sni[i].ca);
+    }
   }
   mbedtls_x509_crt_free(&srv->client_ca);
   mbedtls_free(srv);
@@ -462,8 +495,12 @@ static struct mote_tls *session_new(const struct mote_tls_io *io, mbedtls_ssl_co
 
 struct mote_tls *mote_tls_server_new(struct mote_tls_server *srv, const struct mote_tls_io *io) {
   if (!srv) return NULL;
-  return session_new(io, &srv->conf);
+  struct mote_tls *t = session_new(io, &srv->conf);
+  if (t) t->vhost = srv->vhost; /* until the SNI callback picks another */
+  return t;
 }
+
+uint32_t mote_tls_vhost(const struct mote_tls *t) { return t->vhost; }
 
 struct mote_tls *mote_tls_client_new(const struct mote_tls_io *io, const char *host) {
   if (!cli_ready) return NULL;
@@ -611,22 +648,137 @@ void mote_tls_heap(const struct mote_tls *t, size_t *now, size_t *peak) {
 size_t mote_tls_heap_shared(void) { return shared_now; }
 size_t mote_tls_session_size(void) { return sizeof(struct mote_tls); }
 
-struct mote_tls_server *mote_tls_server_from_names(uint32_t listener, const char *cert, uint32_t cert_len,
-                                                   const char *key, uint32_t key_len, const char *ciphers,
-                                                   uint32_t ciphers_len) {
-  static char c[256], k[256], su[512]; /* copied: the strings live in module memory */
-  if (cert_len == 0 || cert_len >= sizeof c || key_len == 0 || key_len >= sizeof k || ciphers_len >= sizeof su) {
-    mote_err("sock_tls: listener %u: certificate and key file names needed (under %u bytes)", (unsigned)listener,
-             (unsigned)sizeof c);
-    return NULL;
+/* One sock_tls options block: the strings copied out of module memory
+ * (NUL-terminated), names packed into `names`. */
+struct vhost_opts {
+  char cert[256], key[256], ciphers[512], client_ca[256];
+  char names[128]; /* NUL-separated, ends with an empty name */
+};
+
+static int parse_opts(uint32_t listener, uint32_t vhost, const uint8_t *p, uint32_t len, struct vhost_opts *v) {
+  memset(v, 0, sizeof *v);
+  size_t names_used = 0;
+  uint32_t at = 0;
+  while (at < len) {
+    if (len - at < 3) goto bad;
+    uint32_t kind = p[at], n = (uint32_t)p[at + 1] | (uint32_t)p[at + 2] << 8;
+    at += 3;
+    if (n > len - at) goto bad;
+    char *dst = NULL;
+    size_t cap = 0;
+    switch (kind) {
+      case MOTE_TLS_OPT_CERT: dst = v->cert, cap = sizeof v->cert; break;
+      case MOTE_TLS_OPT_KEY: dst = v->key, cap = sizeof v->key; break;
+      case MOTE_TLS_OPT_CIPHERS: dst = v->ciphers, cap = sizeof v->ciphers; break;
+      case MOTE_TLS_OPT_CLIENT_CA: dst = v->client_ca, cap = sizeof v->client_ca; break;
+      case MOTE_TLS_OPT_NAME:
+        if (n == 0 || memchr(p + at, 0, n) || names_used + n + 2 > sizeof v->names) {
+          mote_err("sock_tls: listener %u, vhost %u: host names empty or over %u bytes in all", (unsigned)listener,
+                   (unsigned)vhost, (unsigned)sizeof v->names - 1);
+          return -1;
+        }
+        memcpy(v->names + names_used, p + at, n);
+        names_used += n + 1;
+        break;
+      default:
+        mote_err("sock_tls: listener %u, vhost %u: unknown option kind %u", (unsigned)listener, (unsigned)vhost, (unsigned)kind);
+        return -1;
+    }
+    if (dst) {
+      if (n >= cap || memchr(p + at, 0, n)) {
+        mote_err("sock_tls: listener %u, vhost %u: option %u is %u bytes (under %u, no NUL)", (unsigned)listener,
+                 (unsigned)vhost, (unsigned)kind, (unsigned)n, (unsigned)cap);
+        return -1;
+      }
+      memcpy(dst, p + at, n);
+      dst[n] = 0;
+    }
+    at += n;
   }
-  memcpy(c, cert, cert_len);
-  c[cert_len] = 0;
-  memcpy(k, key, key_len);
-  k[key_len] = 0;
-  memcpy(su, ciphers, ciphers_len);
-  su[ciphers_len] = 0;
-  struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = ciphers_len ? su : NULL};
-  o.certs[0] = (struct mote_tls_certkey){c, k};
-  return mote_tls_server_create(&o); /* logs which file or name is wrong */
+  if (!v->cert[0] || !v->key[0]) {
+    mote_err("sock_tls: listener %u, vhost %u: certificate and key file names needed", (unsigned)listener, (unsigned)vhost);
+    return -1;
+  }
+  return 0;
+bad:
+  mote_err("sock_tls: listener %u, vhost %u: options block cut short at byte %u of %u", (unsigned)listener,
+           (unsigned)vhost, (unsigned)at, (unsigned)len);
+  return -1;
+}
+
+int mote_tls_server_add(struct mote_tls_server **srvp, uint32_t listener, uint32_t vhost, const uint8_t *opts,
+                        uint32_t len) {
+  static struct vhost_opts v; /* big: not on a board's stack */
+  char e[200];
+  if (parse_opts(listener, vhost, opts, len, &v) < 0) return -1;
+  struct mote_tls_server *srv = *srvp;
+  if (!srv) { /* the listener's default */
+    struct mote_tls_server_opts o = {.ncerts = 1, .ciphers = v.ciphers[0] ? v.ciphers : NULL,
+                                     .client_ca = v.client_ca[0] ? v.client_ca : NULL};
+    o.certs[0] = (struct mote_tls_certkey){v.cert, v.key};
+    srv = mote_tls_server_create(&o); /* logs which file or name is wrong */
+    if (!srv) return -1;
+    srv->vhost = vhost;
+    *srvp = srv;
+    return 0;
+  }
+  /* a vhost sharing the listener, chosen by its names */
+  if (!v.names[0]) {
+    mote_err("sock_tls: listener %u, vhost %u: a vhost sharing a port needs a host name", (unsigned)listener, (unsigned)vhost);
+    return -1;
+  }
+  if (srv->nsni == MOTE_TLS_MAX_SNI) {
+    mote_err("sock_tls: listener %u, vhost %u: more than %d names or vhosts on one port (MOTE_TLS_MAX_SNI)",
+             (unsigned)listener, (unsigned)vhost, MOTE_TLS_MAX_SNI);
+    return -1;
+  }
+  if (v.ciphers[0]) { /* the suite is chosen before the server name is known: one list per port */
+    int suites[64], has12, has13;
+    if (parse_suites(suites, sizeof suites / sizeof suites[0], v.ciphers, 1, &has12, &has13) < 0) return -1;
+    size_t n = 0;
+    while (suites[n] && suites[n] == srv->suites[n]) n++;
+    if (suites[n] != 0 || srv->suites[n] != 0) {
+      mote_err("sock_tls: listener %u, vhost %u: its cipher list differs from the port's default vhost's; vhosts "
+               "sharing a port share one list (give it none, or the same)", (unsigned)listener, (unsigned)vhost);
+      return -1;
+    }
+  }
+  struct sni_entry *en = &srv->sni[srv->nsni];
+  memcpy(en->names, v.names, sizeof en->names);
+  en->vhost = vhost;
+  struct mote_tls_certkey ck = {v.cert, v.key};
+  CHARGE(NULL);
+  int r = load_certkey(&ck, &en->crt, &en->key);
+  if (r == 0 && v.client_ca[0]) {
+    uint8_t *data;
+    size_t dlen;
+    en->ca = mbedtls_calloc(1, sizeof *en->ca);
+    r = en->ca ? mote_tls_port_read_file(v.client_ca, &data, &dlen) : -1;
+    if (!en->ca) mote_err("tls: no memory for client CA %s", v.client_ca);
+    if (r == 0) {
+      mbedtls_x509_crt_init(en->ca);
+      int pr = mbedtls_x509_crt_parse(en->ca, data, dlen + 1);
+      free(data);
+      if (pr != 0) {
+        mote_err("tls: client CA %s: %s", v.client_ca, mote_tls_strerror(pr, e, sizeof e));
+        r = -1;
+      }
+    }
+  }
+  UNCHARGE();
+  if (r != 0) { /* the entry stays unused: back to empty */
+    mbedtls_x509_crt_free(&en->crt);
+    mbedtls_pk_free(&en->key);
+    mbedtls_x509_crt_init(&en->crt);
+    mbedtls_pk_init(&en->key);
+    if (en->ca) {
+      mbedtls_x509_crt_free(en->ca);
+      mbedtls_free(en->ca);
+      en->ca = NULL;
+    }
+    return -1;
+  }
+  srv->nsni++;
+  mbedtls_ssl_conf_sni(&srv->conf, on_sni, srv);
+  return 0;
 }

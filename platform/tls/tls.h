@@ -103,14 +103,16 @@ struct mote_tls_server;
 struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts *o);
 /* Free it; no session made from it may remain. */
 void mote_tls_server_destroy(struct mote_tls_server *srv);
-/* mote_tls_server_create for one certificate/key pair and a cipher list
- * given as (pointer, length) strings, not NUL-terminated (the sock_tls
- * import: file names in module memory; ciphers_len 0: the defaults). NULL,
- * logged naming listener `listener`, when a name is missing or too long or
- * the server cannot be made. */
-struct mote_tls_server *mote_tls_server_from_names(uint32_t listener, const char *cert, uint32_t cert_len,
-                                                   const char *key, uint32_t key_len, const char *ciphers,
-                                                   uint32_t ciphers_len);
+/* The sock_tls import: add `vhost`'s configuration, a block of
+ * MOTE_TLS_OPT_* records (mote_abi.h) in module memory, to a listener's
+ * server *srv. The first call (*srv NULL) creates it with this vhost as the
+ * default (clients with no or an unknown SNI name); each later one adds a
+ * vhost chosen by its names (at least one), with its own certificate and
+ * client CA. The cipher list (so the TLS version) is one per listener: a
+ * later vhost may give none or the same. 0, or -1 logged naming the
+ * listener, the vhost and what was wrong. */
+int mote_tls_server_add(struct mote_tls_server **srv, uint32_t listener, uint32_t vhost, const uint8_t *opts,
+                        uint32_t len);
 
 /* The client configuration: trust anchors (PEM file); optional client
  * certificate. 0 or -1 (logged). */
@@ -151,6 +153,10 @@ int mote_tls_close_notify(struct mote_tls *t);
 const char *mote_tls_version(const struct mote_tls *t);
 const char *mote_tls_suite(const struct mote_tls *t);
 const char *mote_tls_sni_name(const struct mote_tls *t); /* "" when none */
+/* The vhost (sock_tls's argument) whose configuration served the handshake:
+ * the one its SNI name chose, else the listener's default; MOTE_VHOST_ANY
+ * for the port's own settings (command line). mote_accepted's argument. */
+uint32_t mote_tls_vhost(const struct mote_tls *t);
 /* Why the peer's certificate failed verification ("" when it did not). */
 void mote_tls_verify_info(const struct mote_tls *t, char *buf, size_t cap);
 /* Error text: "SSL - Processing of the ClientHello handshake message failed (-0x7900)". */

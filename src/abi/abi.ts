@@ -31,15 +31,18 @@ export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, f
 @external("env", "sock_keepalive")
 export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, intervalS: u32): i32;
 
-/** Serve TLS on `listener` (https://, wss://; the core still sees only
- *  plaintext): the vhost's certificate chain and private key, PEM files the
- *  port reads through its file operations, and the allowed suites (lws
- *  ssl_cipher_list: IANA names joined by ':'; empty = the port's default).
- *  All UTF-8. Called once per listener, after sock_listen, before any
- *  connection is accepted. Returns 0 or a negative errno (the port logged
- *  why; 38 ENOSYS: no TLS in this firmware): the vhost then must not serve. */
+/** Serve TLS for `vhost` on `listener` (https://, wss://; the core still
+ *  sees only plaintext). `opts` is a block of TLS_OPT_* records
+ *  (constants.ts): the vhost's certificate chain and private key (PEM files
+ *  the port reads through its file operations), the allowed suites (lws
+ *  ssl_cipher_list; none = the port's default), a client CA, and the host
+ *  names that select this vhost by SNI. The first call after sock_listen
+ *  makes the listener's default; later calls add vhosts sharing the port.
+ *  Called before any connection is accepted. Returns 0 or a negative errno
+ *  (the port logged why; 38 ENOSYS: no TLS in this firmware): the vhost
+ *  then must not serve. */
 @external("env", "sock_tls")
-export declare function sock_tls(listener: u32, certPtr: usize, certLen: u32, keyPtr: usize, keyLen: u32, ciphersPtr: usize, ciphersLen: u32): i32;
+export declare function sock_tls(listener: u32, vhost: u32, opts: usize, optsLen: u32): i32;
 
 /** Send bytes on a connection. Returns the number of bytes taken (0..len; a
  *  partial send is normal) or -1 when the connection is broken (the port then
@@ -155,10 +158,11 @@ export function mote_rx_space(conn: u32): u32 {
   return service.rxSpace(conn);
 }
 
-/** A listener accepted `conn`. Returns ACCEPT_OK or ACCEPT_REFUSED (the port
- *  closes the socket; the core has already logged why). */
-export function mote_accepted(listener: u32, conn: u32): i32 {
-  return service.accepted(listener, conn);
+/** A listener accepted `conn`; `vhost` is the vhost whose TLS configuration
+ *  served its handshake, or VHOST_ANY. Returns ACCEPT_OK or ACCEPT_REFUSED
+ *  (the port closes the socket; the core has already logged why). */
+export function mote_accepted(listener: u32, conn: u32, vhost: u32): i32 {
+  return service.accepted(listener, conn, vhost);
 }
 
 /** `n` bytes were read into mote_rx_buffer(conn). */

@@ -7,7 +7,8 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 3; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE
+export const ABI_VERSION = 4; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
+// 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost)
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -44,6 +45,25 @@ export const CLOSED_TIMEOUT = 4;
 // ---- results of mote_accepted -----------------------------------------------
 export const ACCEPT_OK = 0;
 export const ACCEPT_REFUSED = -1; // core has no room; port closes the socket
+// mote_accepted's vhost argument: the vhost whose TLS configuration (sock_tls)
+// served the handshake, so the one whose certificate the client accepted;
+// VHOST_ANY when the port did not choose (plaintext, or the port's own TLS
+// settings): the core then binds the connection to a vhost by the Host of
+// its first request.
+export const VHOST_ANY = 0xffff;
+
+// ---- sock_tls's options block ------------------------------------------------
+// Records of [kind: u8][length: u16 little-endian][length bytes of UTF-8],
+// in any order; CERT and KEY once each and required, the others optional,
+// NAME repeated. The first sock_tls on a listener (after sock_listen) makes
+// its default configuration, used for clients that send no SNI name or one
+// no other vhost has; each later one adds a vhost chosen by its NAMEs (SNI,
+// RFC 6066 section 3; "*.example.com" covers one label).
+export const TLS_OPT_CERT = 1; // PEM file: certificate, then its chain (port file ops)
+export const TLS_OPT_KEY = 2; // PEM file: its private key
+export const TLS_OPT_CIPHERS = 3; // lws ssl_cipher_list (':'-separated); one list per listener
+export const TLS_OPT_CLIENT_CA = 4; // PEM file: clients of this vhost must present a certificate it issued
+export const TLS_OPT_NAME = 5; // a host name this vhost answers to
 
 // ---- traps reported by the engine (log text names them) ---------------------
 export const TRAP_NONE = 0;

@@ -11,7 +11,8 @@
 // HTTP phase (lws's "ah" pool), so an established WebSocket costs only this
 // record.
 
-import { userData, updatePortWritable } from "./service";
+import { userData, updatePortWritable, vhostOf } from "./service";
+import { Vhost } from "./protocol";
 import { NONE } from "./txpool";
 import { vfsFind } from "../vfs/vfs";
 import { bytesEqualAscii } from "../util/bytes";
@@ -62,6 +63,7 @@ export const F_CONTINUE_SENT: u32 = 16384; // 100 Continue went out
 export const F_BUILTIN_IMAGE: u32 = 32768; // this request is for the core's image-upload endpoint
 export const F_DEFLATE: u32 = 65536; // permessage-deflate negotiated: the port's codec is open (z_open)
 export const F_RX_COMPRESSED: u32 = 131072; // the message being received had RSV1 on its first frame
+export const F_VHOST_BOUND: u32 = 262144; // c.vhost is final (TLS SNI chose it, or a first request's Host did)
 
 @unmanaged
 export class Conn {
@@ -121,6 +123,13 @@ export class Conn {
    *  `changetype<MySession>(c.user)`. */
   get user(): usize {
     return userData(this);
+  }
+
+  /** lws_get_vhost: the vhost serving this connection. Where vhosts share a
+   *  port it is final once the TLS handshake or the first request's Host
+   *  chose it (before that: the port's default vhost). */
+  getVhost(): Vhost {
+    return vhostOf(this);
   }
 
   /** lws_callback_on_writable: one writeable() callback when the socket can

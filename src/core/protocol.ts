@@ -108,8 +108,46 @@ export class Vhost {
    *  default; setDeflate(true) in setup(). Costs the port's codec state
    *  (zlib: ~300 KB) per connection that negotiates it. */
   deflate: bool = false;
+  /** Clients of this vhost must present a certificate issued by this CA (PEM
+   *  file, read by the port; lws ssl_ca_filepath with
+   *  LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT). "" = not asked. */
+  tlsClientCa: string = "";
+  /** Host names besides `name` that select this vhost (lws vhost aliases). */
+  aliases: string[] = [];
+  /** Set at init: the vhost that opened the listener this one uses (itself
+   *  when it did), and whether other vhosts share that listener. */
+  owner: i32 = -1;
+  shared: bool = false;
 
+  /** Several vhosts may listen on one port (lws: vhosts sharing a listen
+   *  socket). The first created on a port is the default; a connection is
+   *  bound to a vhost once: by the TLS server name (SNI) its handshake
+   *  chose, else by the Host of its first request (`name` or an alias,
+   *  case-insensitive, port ignored; "*.example.com" covers one label).
+   *  Unknown names get the default vhost. A later request on the same
+   *  connection naming another vhost of the port is answered 421
+   *  Misdirected Request (RFC 9110 section 15.5.20) and closed. */
   constructor(public name: string, public port: u32) {}
+
+  /** Another host name for this vhost (SNI and Host). */
+  addAlias(name: string): Vhost {
+    this.aliases.push(name);
+    return this;
+  }
+
+  /** Require client certificates issued by `caFile` (see tlsClientCa). */
+  setTlsClientCa(caFile: string): Vhost {
+    this.tlsClientCa = caFile;
+    return this;
+  }
+
+  /** Whether the host name at p (n bytes: a Host field's uri-host without
+   *  the port, no trailing dot) is one this vhost answers to. */
+  answersTo(p: usize, n: u32): bool {
+    if (nameMatches(this.name, p, n)) return true;
+    for (let i = 0; i < this.aliases.length; i++) if (nameMatches(unchecked(this.aliases[i]), p, n)) return true;
+    return false;
+  }
 
   /** Allow permessage-deflate on this vhost's WebSocket connections. */
   setDeflate(on: bool): Vhost {
@@ -145,4 +183,27 @@ export class Vhost {
   setDefaultProtocol(p: Protocol): void {
     this.defaultProtocol = p.index;
   }
+}
+
+/** RFC 9110 section 4.2.3 / RFC 6066 section 3: host names compare
+ *  case-insensitively (ASCII); a pattern "*.example.com" covers exactly one
+ *  label in front of ".example.com". */
+function nameMatches(pattern: string, p: usize, n: u32): bool {
+  let from: i32 = 0;
+  let at: u32 = 0;
+  if (pattern.length > 2 && pattern.charCodeAt(0) == 0x2a && pattern.charCodeAt(1) == 0x2e) {
+    // skip one non-empty label of the name
+    while (at < n && load<u8>(p + at) != 0x2e) at++;
+    if (at == 0 || at == n) return false;
+    from = 1; // compare ".example.com"
+  }
+  if (<u32>(pattern.length - from) != n - at) return false;
+  for (let i: u32 = 0; at + i < n; i++) {
+    let a = <u32>pattern.charCodeAt(from + <i32>i);
+    let b = <u32>load<u8>(p + at + i);
+    if (a - 0x41 < 26) a |= 0x20;
+    if (b - 0x41 < 26) b |= 0x20;
+    if (a != b) return false;
+  }
+  return true;
 }

@@ -13,7 +13,7 @@
 
 import {
   LIM_SIZE, LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES,
-  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, INIT_IMAGE_STORE, INIT_DEFLATE, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, CLOSED_TIMEOUT, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
+  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, INIT_IMAGE_STORE, INIT_DEFLATE, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, CLOSED_TIMEOUT, VHOST_ANY, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
   LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG,
 } from "../abi/constants";
 import { sock_listen, sock_keepalive, sock_tls, sock_send, sock_want_writable, sock_pause_rx, sock_close } from "../abi/abi";
@@ -22,7 +22,7 @@ import { txPoolInit, TxQueue, NONE, txFreeBlocks, txTotalBlocks } from "./txpool
 import {
   Conn, CTRL_MAX, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_PORT_WRITABLE, F_RX_PAUSED, F_APP_WANTS_WRITABLE,
-  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE,
+  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE, F_VHOST_BOUND,
 } from "./conn";
 import { imageUploadProtocol } from "./image";
 import { Vhost, Protocol } from "./protocol";
@@ -199,18 +199,45 @@ export function init(nowMs: u32): i32 {
     .s(" B; tables ").u(<u64>staticBytes).s(" B; memory ").u(<u64>memory.size() << 6).s(" KiB (grew ")
     .u(<u64>(memory.size() - before) << 6).s(" KiB at init)").end();
 
-  // listeners, then PROTOCOL_INIT for every protocol of every vhost
+  // listeners (one per port: the first vhost on a port opens it, later ones
+  // share it), then PROTOCOL_INIT for every protocol of every vhost
+  if (vhosts.length > <i32>VHOST_ANY || vhosts.length > 255) {
+    logStart(LOG_ERR).s("init: ").u(vhosts.length).s(" vhosts; at most 255").end();
+    return -1;
+  }
   for (let v = 0; v < vhosts.length; v++) {
     const vh = unchecked(vhosts[v]);
-    const port = listenPortOverride != 0 ? listenPortOverride : vh.port;
-    const l = sock_listen(port, 0, 0, 0);
-    if (l < 0) {
-      logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on port ").u(port).s(" (errno ").i(-l).s(")").end();
-      return -1;
+    let first = v;
+    for (let o = 0; o < v; o++) if (unchecked(vhosts[o]).port == vh.port) { first = o; break; }
+    if (first == v) {
+      const port = listenPortOverride != 0 ? listenPortOverride : vh.port;
+      const l = sock_listen(port, 0, 0, 0);
+      if (l < 0) {
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on port ").u(port).s(" (errno ").i(-l).s(")").end();
+        return -1;
+      }
+      vh.listener = l;
+      vh.owner = v;
+      keepalive(vh);
+    } else {
+      const def = unchecked(vhosts[first]);
+      if ((def.tlsCert.length > 0) != (vh.tlsCert.length > 0)) {
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": shares port ").u(vh.port).s(" with vhost ").s(def.name)
+          .s(def.tlsCert.length > 0 ? ", which serves TLS" : ", which is plaintext")
+          .s(": vhosts on one port must all use TLS or none (Vhost.setTls)").end();
+        return -1;
+      }
+      if (vh.kaTime != 0 && (vh.kaTime != def.kaTime || vh.kaProbes != def.kaProbes || vh.kaInterval != def.kaInterval))
+        logStart(LOG_WARN).s("vhost ").s(vh.name).s(": keepalive is per port; vhost ").s(def.name).s("'s applies").end();
+      vh.listener = def.listener;
+      vh.owner = first;
+      vh.shared = def.shared = true;
+      logStart(LOG_NOTICE).s("vhost ").s(vh.name).s(": shares port ").u(vh.port).s(" with vhost ").s(def.name).end();
     }
-    vh.listener = l;
-    keepalive(vh);
     if (vh.tlsCert.length > 0 && tls(vh) < 0) return -1; // never plaintext in its place
+  }
+  for (let v = 0; v < vhosts.length; v++) {
+    const vh = unchecked(vhosts[v]);
     for (let p = 0; p < vh.protocols.length; p++) {
       if (unchecked(vh.protocols[p]).init(vh) != 0) {
         logStart(LOG_ERR).s("protocol ").s(unchecked(vh.protocols[p]).name).s(": init failed").end();
@@ -221,19 +248,41 @@ export function init(nowMs: u32): i32 {
   return 0;
 }
 
-/** TLS for the vhost's listener (sock_tls): 0, or -1 after logging. The
- *  strings are encoded once, at start-up. */
+/** sock_tls's options block (constants.ts TLS_OPT_*), written at start-up. */
+class OptWriter {
+  buf: Uint8Array;
+  n: i32 = 0;
+  constructor(cap: i32) { this.buf = new Uint8Array(cap); }
+  put(kind: u8, value: string): bool {
+    const b = Uint8Array.wrap(String.UTF8.encode(value));
+    if (b.length > 0xffff || this.n + 3 + b.length > this.buf.length) return false;
+    this.buf[this.n] = kind;
+    this.buf[this.n + 1] = <u8>b.length;
+    this.buf[this.n + 2] = <u8>(b.length >> 8);
+    this.buf.set(b, this.n + 3);
+    this.n += 3 + b.length;
+    return true;
+  }
+}
+
+/** TLS for the vhost on its listener (sock_tls): 0, or -1 after logging. */
 function tls(vh: Vhost): i32 {
-  const cert = String.UTF8.encode(vh.tlsCert);
-  const key = String.UTF8.encode(vh.tlsKey);
-  const ciphers = String.UTF8.encode(vh.tlsCiphers);
-  const r = sock_tls(<u32>vh.listener, changetype<usize>(cert), <u32>cert.byteLength, changetype<usize>(key), <u32>key.byteLength,
-    changetype<usize>(ciphers), <u32>ciphers.byteLength);
+  const o = new OptWriter(2048);
+  let fits = o.put(<u8>TLS_OPT_CERT, vh.tlsCert) && o.put(<u8>TLS_OPT_KEY, vh.tlsKey) && o.put(<u8>TLS_OPT_NAME, vh.name);
+  if (vh.tlsCiphers.length > 0) fits = fits && o.put(<u8>TLS_OPT_CIPHERS, vh.tlsCiphers);
+  if (vh.tlsClientCa.length > 0) fits = fits && o.put(<u8>TLS_OPT_CLIENT_CA, vh.tlsClientCa);
+  for (let i = 0; i < vh.aliases.length; i++) fits = fits && o.put(<u8>TLS_OPT_NAME, unchecked(vh.aliases[i]));
+  if (!fits) {
+    logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS file names and host names too long (2 KiB in all)").end();
+    return -1;
+  }
+  const r = sock_tls(<u32>vh.listener, <u32>vh.index, o.buf.dataStart, <u32>o.n);
   if (r < 0) {
     logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS refused by the port (errno ").i(-r).s(")").end();
     return -1;
   }
-  logStart(LOG_NOTICE).s("vhost ").s(vh.name).s(": TLS with ").s(vh.tlsCert).end();
+  logStart(LOG_NOTICE).s("vhost ").s(vh.name).s(": TLS with ").s(vh.tlsCert)
+    .s(vh.tlsClientCa.length > 0 ? ", client certificates required" : "").end();
   return 0;
 }
 
@@ -255,6 +304,43 @@ function keepalive(vh: Vhost): void {
   if (n != 0) line.u(n).s(" probes"); else line.s("the stack's default number of probes");
   if (iv != 0) line.s(" every ").u(iv).s(" s"); else line.s(" at its default interval");
   line.s(fromLimits ? " (limits block)" : "").end();
+}
+
+/** Vhosts sharing a listener: the vhost a request's Host names (the
+ *  uri-host at p, n bytes, port included or not). The first request binds
+ *  an unbound connection to it (or keeps the default when the name is
+ *  unknown); a bound connection's request naming another vhost of the port
+ *  gets false: the caller answers 421. */
+export function bindVhost(c: Conn, p: usize, n: u32): bool {
+  const cur = vhostOf(c);
+  if (!cur.shared) return true;
+  // uri-host only: "[v6]" keeps its brackets; a ":port" and one trailing dot go
+  let end = n;
+  if (n > 0 && load<u8>(p) == 0x5b) {
+    end = 0;
+    while (end < n && load<u8>(p + end) != 0x5d) end++;
+    if (end < n) end++;
+  } else {
+    for (let i: u32 = 0; i < n; i++) if (load<u8>(p + i) == 0x3a) { end = i; break; }
+  }
+  if (end > 0 && load<u8>(p + end - 1) == 0x2e) end--;
+  let named: i32 = -1;
+  for (let v = 0; v < vhosts.length && named < 0; v++) {
+    const vh = unchecked(vhosts[v]);
+    if (vh.listener == cur.listener && vh.answersTo(p, end)) named = v;
+  }
+  if ((c.flags & F_VHOST_BOUND) == 0) {
+    c.flags |= F_VHOST_BOUND;
+    if (named >= 0 && named != <i32>c.vhost) {
+      c.vhost = <u8>named;
+      if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": vhost ").s(unchecked(vhosts[named]).name).s(" by Host").end();
+    }
+    return true;
+  }
+  if (named < 0 || named == <i32>c.vhost) return true;
+  logStart(LOG_NOTICE).s("conn ").u(c.id).s(": request for vhost ").s(unchecked(vhosts[named]).name).s(" on a connection of vhost ")
+    .s(cur.name).s(": 421").end();
+  return false;
 }
 
 /** Called by the app's setup(): registers a vhost (lws_create_vhost). */
@@ -296,7 +382,7 @@ export function clearTimer(c: Conn): void {
 
 // ---- port events --------------------------------------------------------------------
 
-export function accepted(listener: u32, id: u32): i32 {
+export function accepted(listener: u32, id: u32, tlsVhost: u32): i32 {
   if (id >= maxConns) {
     logStart(LOG_ERR).s("accept: handle ").u(id).s(" outside the table of ").u(maxConns).end();
     return ACCEPT_REFUSED;
@@ -307,9 +393,20 @@ export function accepted(listener: u32, id: u32): i32 {
     return ACCEPT_REFUSED;
   }
   if (shuttingDown) return ACCEPT_REFUSED;
+  // the listener's default vhost, unless the TLS handshake chose one of the
+  // vhosts sharing it (by SNI)
   let vh: i32 = -1;
-  for (let v = 0; v < vhosts.length; v++) if (<u32>unchecked(vhosts[v]).listener == listener) vh = v;
+  for (let v = vhosts.length - 1; v >= 0; v--) if (<u32>unchecked(vhosts[v]).listener == listener) vh = v;
   if (vh < 0) vh = 0;
+  let bound = !unchecked(vhosts[vh]).shared;
+  if (tlsVhost != VHOST_ANY) {
+    if (tlsVhost < <u32>vhosts.length && <u32>unchecked(vhosts[tlsVhost]).listener == listener) {
+      vh = <i32>tlsVhost;
+      bound = true;
+    } else {
+      logStart(LOG_WARN).s("accept: conn ").u(id).s(": the port's vhost ").u(tlsVhost).s(" is not on listener ").u(listener).s("; using the default").end();
+    }
+  }
   const h = hdrTake();
   if (h == NONE) {
     // Every header buffer is busy with a connection in its HTTP phase: answer
@@ -326,6 +423,7 @@ export function accepted(listener: u32, id: u32): i32 {
   c.id = keepId;
   c.hdr = h;
   c.vhost = <u8>vh;
+  if (bound) c.flags |= F_VHOST_BOUND;
   c.protocol = 0;
   txq(c).reset();
   c.state = ST_HTTP_HEAD;

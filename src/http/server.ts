@@ -20,7 +20,7 @@ import {
   F_CONTINUE_SENT, F_BUILTIN_IMAGE,
 } from "../core/conn";
 import {
-  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf,
+  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf, bindVhost,
   updatePortWritable, txPending, httpHandlerOf, imageStoreOn,
 } from "../core/service";
 import { IMAGE_PATH } from "../core/image";
@@ -135,6 +135,13 @@ function startRequest(c: Conn, head: RequestHead): void {
       .b(rawOf(c) + head.targetOff, head.targetLen).end();
   }
 
+  // vhosts sharing the port: the first request's Host binds the connection
+  // (unless TLS did); RFC 9110 section 7.4: a request for another vhost of
+  // the port on a bound connection is misdirected
+  if (!bindVhost(c, rawOf(c) + head.hostOff, head.hasHost ? head.hostLen : 0)) {
+    httpFail(c, 421);
+    return;
+  }
   if (head.upgradeWebsocket) {
     wsHandshake(c, head);
     return;
@@ -310,6 +317,7 @@ function reason(status: u32): string {
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";

@@ -170,6 +170,21 @@ class Writer extends Protocol {
   }
 }
 
+// Vhosts sharing the test vhost's port, chosen by the Host of a
+// connection's first request (test/integration/http.test.ts, unit
+// core-http): each answers every path with its name.
+class Named extends Protocol {
+  constructor() { super("named", 0); }
+  http(c: Conn): i32 {
+    let n = putAscii(out, "vhost ");
+    n += putAscii(out + n, c.getVhost().name);
+    store<u8>(out + n++, 0x0a);
+    c.httpRespond(200, "text/plain", n);
+    c.write(out, n, WRITE_HTTP_FINAL);
+    return 0;
+  }
+}
+
 export function setup(): void {
   // TCP keepalive as an lws app sets it (ka_time, ka_probes, ka_interval);
   // `mote sim --ka-time` overrides it (test/integration/keepalive.test.ts)
@@ -180,4 +195,6 @@ export function setup(): void {
   vh.addProtocol(new Inspect());
   vh.addProtocol(new Writer());
   vh.setDefaultProtocol(echo);
+  createVhost("alpha.test", 7681).addAlias("*.alpha.test").addProtocol(new Named());
+  createVhost("beta.test", 7681).addProtocol(new Named());
 }

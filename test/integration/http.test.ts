@@ -131,3 +131,28 @@ describe("HTTP/1.1 edge cases over raw sockets", () => {
     expect(s.endsWith("hello\n")).toBe(true);
   });
 });
+
+// test/apps/core-test.ts declares three vhosts on its one port: "test" (the
+// default), "alpha.test" (alias *.alpha.test) and "beta.test".
+describe("vhosts sharing the listen port, chosen by Host", () => {
+  test("curl --resolve: each name reaches its vhost, an unknown one the default", () => {
+    const via = (name: string, p: string) => curl(["--resolve", `${name}:${sim.port}:127.0.0.1`, `http://${name}:${sim.port}${p}`]);
+    expect(via("alpha.test", "/")).toBe("vhost alpha.test\n");
+    expect(via("www.alpha.test", "/")).toBe("vhost alpha.test\n");
+    expect(via("beta.test", "/anything")).toBe("vhost beta.test\n");
+    expect(via("gamma.test", "/hello")).toBe("hello\n");
+  });
+
+  test("a connection stays with its first request's vhost: another name gets 421 and the close", async () => {
+    const req = (host: string, p = "/") => `GET ${p} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    const { data, closed } = await rawExchange(sim.port, req("beta.test") + req("Beta.Test") + req("alpha.test") + req("beta.test"), 5000);
+    const s = data.toString();
+    expect([...s.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1])).toEqual(["200", "200", "421"]);
+    expect(s).toContain("vhost beta.test\n");
+    const last = s.slice(s.lastIndexOf("HTTP/1.1 "));
+    expect(last).toMatch(/^HTTP\/1\.1 421 Misdirected Request\r\n/);
+    expect(last).toContain("\r\nConnection: close\r\n");
+    expect(last.endsWith("\r\n\r\n421 Misdirected Request\n")).toBe(true);
+    expect(closed).toBe(true);
+  });
+});

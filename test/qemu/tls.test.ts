@@ -16,7 +16,7 @@ import * as path from "path";
 import WebSocket from "ws";
 import { QemuBoard, BOARD, pace, nextMessage } from "./board";
 import { ROOT, rawExchange, sleep } from "../integration/sim";
-import { curl, sClient, wssOpen, httpsGet } from "../tls/tls-helpers";
+import { curl, sClient, wssOpen, httpsGet, cert as certFile } from "../tls/tls-helpers";
 import { boardTlsWords } from "../../tools/tls";
 
 const OUT = path.join(ROOT, "test-artifacts", `tls-${BOARD}`);
@@ -176,6 +176,29 @@ test("a vhost that asks for TLS itself (Vhost.setTls), no TLS words on the firmw
     } finally {
       ws.terminate();
     }
+  } finally {
+    expect((await b.stop()).code).toBe(0);
+  }
+}, 60000);
+
+test("a second vhost on the port chosen by SNI, with its own certificate and client CA, on the board", async () => {
+  const b = await QemuBoard.start({ app: "test/apps/tls-vhost.ts", tls: [] });
+  try {
+    expect(b.log).toMatch(/vhost sni\.mote\.test: TLS with vendor\/tls\/sni\.crt, client certificates required/);
+    const byName = ["--resolve", `sni.mote.test:${b.port}:127.0.0.1`];
+    const url = `https://sni.mote.test:${b.port}/`;
+    const withCert = ["--cert", certFile("client.crt"), "--key", certFile("client.key")];
+    expect(curl(url, [...byName, ...withCert]).body).toBe("hello from vhost sni.mote.test\n");
+    await pace();
+    const refused = curl(url, byName); // no client certificate: no session
+    expect(refused.body).not.toContain("hello");
+    expect(refused.status).not.toBe(0);
+    await pace();
+    // a request for the port's default vhost on the SNI vhost's session
+    const mis = curl(url, [...byName, ...withCert, "-H", "Host: secure"]);
+    expect(mis.code).toBe("421");
+    await pace();
+    expect(curl(b.url + "/").body).toBe("hello from a TLS vhost\n"); // the default, beside it
   } finally {
     expect((await b.stop()).code).toBe(0);
   }

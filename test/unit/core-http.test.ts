@@ -227,6 +227,70 @@ describe("errors answer with a specific status and close", () => {
   });
 });
 
+// test/apps/core-test.ts: vhosts "test" (the port's default), "alpha.test"
+// (alias "*.alpha.test") and "beta.test" share one listener.
+describe("vhosts sharing a port, chosen by Host", () => {
+  const answer = (host: string, target = "/x") => responses(request(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`).out)[0];
+
+  test.each([
+    ["alpha.test", "vhost alpha.test\n"],
+    ["ALPHA.Test", "vhost alpha.test\n"], // RFC 9110 4.2.3: case-insensitive
+    ["alpha.test:7681", "vhost alpha.test\n"], // the port is not part of the name
+    ["alpha.test.", "vhost alpha.test\n"], // nor a trailing dot
+    ["www.alpha.test", "vhost alpha.test\n"], // the alias *.alpha.test: one label
+    ["beta.test", "vhost beta.test\n"],
+  ])("Host %s", (host, body) => {
+    const r = answer(host);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe(body);
+  });
+
+  test.each(["a.b.alpha.test", ".alpha.test", "alpha.testx", "xalpha.test", "127.0.0.1:7681", "[::1]:7681"])(
+    "Host %s is no vhost's name: the default vhost answers", (host) => {
+      const r = answer(host, "/hello");
+      expect(r.status).toBe(200);
+      expect(r.body).toBe("hello\n");
+    });
+
+  test("an absolute-form target's authority decides, not the Host field (RFC 9112 3.2.2)", () => {
+    const r = responses(request("GET http://beta.test/x HTTP/1.1\r\nHost: alpha.test\r\n\r\n").out)[0];
+    expect(r.body).toBe("vhost beta.test\n");
+  });
+
+  test("the first request binds the connection; the same vhost again is served", () => {
+    const { c, out } = request("GET /x HTTP/1.1\r\nHost: beta.test\r\n\r\nGET /y HTTP/1.1\r\nHost: BETA.test:80\r\n\r\n" +
+      "GET /z HTTP/1.1\r\nHost: unknown.example\r\n\r\n");
+    const rs = responses(out);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(rs.map((r) => r.body)).toEqual(["vhost beta.test\n", "vhost beta.test\n", "vhost beta.test\n"]);
+    expect(c.closed).toBe(false);
+  });
+
+  test("a later request for another vhost of the port is 421 Misdirected Request, after the earlier answers", () => {
+    const { c, out } = request("GET /x HTTP/1.1\r\nHost: alpha.test\r\n\r\nGET /hello HTTP/1.1\r\nHost: beta.test\r\n\r\n");
+    const rs = responses(out);
+    expect(rs.map((r) => r.status)).toEqual([200, 421]);
+    expect(rs[0].body).toBe("vhost alpha.test\n");
+    expect(rs[1].body).toBe("421 Misdirected Request\n");
+    expect(rs[1].headers.connection).toBe("close");
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("a connection bound to the default vhost by an unknown name stays there", () => {
+    const { c, out } = request("GET /hello HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\nGET /x HTTP/1.1\r\nHost: alpha.test\r\n\r\n");
+    expect(responses(out).map((r) => r.status)).toEqual([200, 421]);
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("a WebSocket handshake picks among the vhost's own protocols", () => {
+    const key = "dGhlIHNhbXBsZSBub25jZQ==";
+    const up = (host: string) => request(`GET /ws HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo\r\n\r\n`).out.toString();
+    expect(up("a")).toMatch(/^HTTP\/1\.1 101 [\s\S]*Sec-WebSocket-Protocol: echo\r\n/); // the test vhost has "echo"
+    expect(up("alpha.test")).toMatch(/^HTTP\/1\.1 400 /); // alpha has only "named"
+  });
+});
+
 describe("timeouts and limits", () => {
   test("an incomplete head times out", () => {
     const c = h.accept()!;

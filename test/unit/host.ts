@@ -124,6 +124,18 @@ export class HostCodec {
   }
 }
 
+export interface HostOptions {
+  /** sock_tls succeeds (records what it was given) instead of ENOSYS. */
+  tls?: boolean;
+}
+
+/** One sock_tls call: its options block decoded (TLS_OPT_* -> values). */
+export interface TlsCall {
+  listener: number;
+  vhost: number;
+  opts: Map<number, string[]>;
+}
+
 export class Host {
   inst!: WebAssembly.Instance;
   mem!: WebAssembly.Memory;
@@ -131,6 +143,8 @@ export class Host {
   logs: { level: number; text: string }[] = [];
   listens: number[] = [];
   keepalives: { listener: number; timeS: number; probes: number; intervalS: number }[] = [];
+  tlsCalls: TlsCall[] = [];
+  private tls = false;
   /** Open DEFLATE codecs by connection (z_open .. z_close). */
   codecs = new Map<number, HostCodec>();
   /** z_open answers this instead of opening (tests of the no-memory path). */
@@ -138,8 +152,9 @@ export class Host {
   now = 1000;
   private ex: any;
 
-  static async create(wasm: Buffer, limits: Partial<Limits> = {}): Promise<Host> {
+  static async create(wasm: Buffer, limits: Partial<Limits> = {}, opts: HostOptions = {}): Promise<Host> {
     const h = new Host();
+    h.tls = !!opts.tls;
     await h.instantiate(wasm, { ...DEFAULT_LIMITS, ...limits });
     return h;
   }
@@ -163,7 +178,20 @@ export class Host {
         this.listens.push(port);
         return this.listens.length - 1;
       },
-      sock_tls: () => -38, // ENOSYS: the Node host has no TLS
+      sock_tls: (listener: number, vhost: number, ptr: number, len: number) => {
+        if (!this.tls) return -38; // ENOSYS: the Node host has no TLS unless asked
+        const b = Buffer.from(this.bytes(ptr, len));
+        const opts = new Map<number, string[]>();
+        for (let at = 0; at < b.length; ) {
+          if (b.length - at < 3) throw new Error(`sock_tls: record header cut at ${at} of ${b.length}`);
+          const kind = b[at], n = b.readUInt16LE(at + 1);
+          if (at + 3 + n > b.length) throw new Error(`sock_tls: record ${kind} overruns the block`);
+          opts.set(kind, [...(opts.get(kind) || []), b.toString("utf8", at + 3, at + 3 + n)]);
+          at += 3 + n;
+        }
+        this.tlsCalls.push({ listener, vhost, opts });
+        return 0;
+      },
       sock_keepalive: (listener: number, timeS: number, probes: number, intervalS: number) => {
         this.keepalives.push({ listener, timeS, probes, intervalS });
         return 0;
@@ -271,13 +299,14 @@ export class Host {
     return Buffer.from(this.bytes(ptr, len)).toString("utf16le");
   }
 
-  /** A new connection on listener 0. Returns it, or null when refused. */
-  accept(): FakeConn | null {
+  /** A new connection on `listener`; `vhost`: the one a TLS port reports its
+   *  handshake chose. Returns it, or null when refused. */
+  accept(vhost: number = C.VHOST_ANY, listener = 0): FakeConn | null {
     let id = 0;
     while (this.conns.has(id)) id++;
     const c = new FakeConn(id);
     this.conns.set(id, c);
-    const r = this.ex.mote_accepted(0, id);
+    const r = this.ex.mote_accepted(listener, id, vhost);
     if (r !== C.ACCEPT_OK) {
       this.conns.delete(id);
       return null;

@@ -86,7 +86,7 @@ function wat(name: string, text: string): string {
 
 const EXPORTS = ["mote_abi_version", "mote_limits_ptr", "mote_init", "mote_rx_buffer", "mote_rx_space", "mote_accepted",
   "mote_received", "mote_writable", "mote_closed", "mote_tick", "mote_shutdown"];
-const ARGS: Record<string, number> = { mote_init: 1, mote_rx_buffer: 1, mote_rx_space: 1, mote_accepted: 2, mote_received: 2,
+const ARGS: Record<string, number> = { mote_init: 1, mote_rx_buffer: 1, mote_rx_space: 1, mote_accepted: 3, mote_received: 2,
   mote_writable: 1, mote_closed: 2, mote_tick: 1 };
 const NO_RESULT = ["mote_received", "mote_writable", "mote_closed"];
 

@@ -161,7 +161,7 @@ static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
  * those the current core uses, and a mismatch must not compile. */
 u32 Z_envZ_sock_listen(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_sock_tls(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
+u32 Z_envZ_sock_tls(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_send(struct Z_env_instance_t *, u32, u32, u32);
 void Z_envZ_sock_want_writable(struct Z_env_instance_t *, u32, u32);
 void Z_envZ_sock_pause_rx(struct Z_env_instance_t *, u32, u32);
@@ -190,13 +190,10 @@ u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *e, u32 listener, u32 time_s, 
   return (u32)port_sock_keepalive(listener, time_s, probes, interval_s);
 }
 
-u32 Z_envZ_sock_tls(struct Z_env_instance_t *e, u32 listener, u32 cert, u32 cert_len, u32 key, u32 key_len, u32 ciphers,
-                    u32 ciphers_len) {
+u32 Z_envZ_sock_tls(struct Z_env_instance_t *e, u32 listener, u32 vhost, u32 opts, u32 opts_len) {
   (void)e;
-  const char *c = (const char *)host_ptr(cert, cert_len, "sock_tls");
-  const char *k = (const char *)host_ptr(key, key_len, "sock_tls");
-  const char *s = (const char *)host_ptr(ciphers, ciphers_len, "sock_tls");
-  return (u32)port_sock_tls(listener, c, cert_len, k, key_len, s, ciphers_len);
+  const uint8_t *o = host_ptr(opts, opts_len, "sock_tls");
+  return (u32)port_sock_tls(listener, vhost, o, opts_len);
 }
 
 u32 Z_envZ_sock_send(struct Z_env_instance_t *e, u32 conn, u32 ptr, u32 len) {
@@ -367,8 +364,8 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   return 0;
 }
 
-int mote_engine_accepted(uint32_t listener, uint32_t conn, int32_t *result) {
-  ENGINE_CALL(*result = (int32_t)Z_coreZ_mote_accepted(&inst, listener, conn));
+int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result) {
+  ENGINE_CALL(*result = (int32_t)Z_coreZ_mote_accepted(&inst, listener, conn, vhost));
   return 0;
 }
 

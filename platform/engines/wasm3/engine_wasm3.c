@@ -82,7 +82,7 @@ static const struct {
 } xdef[X_COUNT] = {
     [X_ABI_VERSION] = {"mote_abi_version", 0, 1}, [X_LIMITS_PTR] = {"mote_limits_ptr", 0, 1},
     [X_INIT] = {"mote_init", 1, 1},               [X_RX_BUFFER] = {"mote_rx_buffer", 1, 1},
-    [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 2, 1},
+    [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 3, 1},
     [X_RECEIVED] = {"mote_received", 2, 0},       [X_WRITABLE] = {"mote_writable", 1, 0},
     [X_CLOSED] = {"mote_closed", 2, 0},           [X_TICK] = {"mote_tick", 1, 1},
     [X_SHUTDOWN] = {"mote_shutdown", 0, 1}, [X_HEAP_PROBE] = {"mote_heap_probe", 0, 1},
@@ -110,11 +110,11 @@ static int trap_status(M3Result r) {
 
 /* Calls export x with up to two i32 arguments; its i32 result (if any) goes
  * to *ret. Returns 0 or a status (engine.h). */
-static int call(int x, uint32_t a0, uint32_t a1, uint32_t *ret) {
+static int call3(int x, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t *ret) {
   if (!is_open) return MOTE_ENGINE_NOT_OPEN;
   if (in_call) return MOTE_ENGINE_REENTERED;
   in_call = 1;
-  const void *argv[2] = {&a0, &a1};
+  const void *argv[3] = {&a0, &a1, &a2};
   M3Result r = m3_Call(xfn[x], xdef[x].args, argv);
   if (!r && xdef[x].rets) {
     const void *retv[1] = {ret};
@@ -123,6 +123,8 @@ static int call(int x, uint32_t a0, uint32_t a1, uint32_t *ret) {
   in_call = 0;
   return r ? trap_status(r) : 0;
 }
+
+static int call(int x, uint32_t a0, uint32_t a1, uint32_t *ret) { return call3(x, a0, a1, 0, ret); }
 
 /* ---- bounds checks ------------------------------------------------------ */
 
@@ -171,16 +173,11 @@ static m3ApiRawFunction(imp_sock_keepalive) {
 static m3ApiRawFunction(imp_sock_tls) {
   m3ApiReturnType(int32_t);
   m3ApiGetArg(uint32_t, listener);
-  m3ApiGetArg(uint32_t, cert);
-  m3ApiGetArg(uint32_t, cert_len);
-  m3ApiGetArg(uint32_t, key);
-  m3ApiGetArg(uint32_t, key_len);
-  m3ApiGetArg(uint32_t, ciphers);
-  m3ApiGetArg(uint32_t, ciphers_len);
-  CHECKED(c, const char *, cert, cert_len, "sock_tls");
-  CHECKED(k, const char *, key, key_len, "sock_tls");
-  CHECKED(s, const char *, ciphers, ciphers_len, "sock_tls");
-  m3ApiReturn(port_sock_tls(listener, c, cert_len, k, key_len, s, ciphers_len));
+  m3ApiGetArg(uint32_t, vhost);
+  m3ApiGetArg(uint32_t, opts);
+  m3ApiGetArg(uint32_t, opts_len);
+  CHECKED(o, const uint8_t *, opts, opts_len, "sock_tls");
+  m3ApiReturn(port_sock_tls(listener, vhost, o, opts_len));
 }
 
 static m3ApiRawFunction(imp_sock_send) {
@@ -354,7 +351,7 @@ static const struct {
 } idef[] = {
     {"sock_listen", "i(iiii)", imp_sock_listen},
     {"sock_keepalive", "i(iiii)", imp_sock_keepalive},
-    {"sock_tls", "i(iiiiiii)", imp_sock_tls},
+    {"sock_tls", "i(iiii)", imp_sock_tls},
     {"sock_send", "i(iii)", imp_sock_send},
     {"sock_want_writable", "v(ii)", imp_sock_want_writable},
     {"sock_pause_rx", "v(ii)", imp_sock_pause_rx},
@@ -574,9 +571,9 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   return 0;
 }
 
-int mote_engine_accepted(uint32_t listener, uint32_t conn, int32_t *result) {
+int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result) {
   uint32_t v = 0;
-  int st = call(X_ACCEPTED, listener, conn, &v);
+  int st = call3(X_ACCEPTED, listener, conn, vhost, &v);
   if (st == 0) *result = (int32_t)v;
   return st;
 }
