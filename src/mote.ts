@@ -6,6 +6,7 @@
 // the LWS_CALLBACK_* mapping; src/core/conn.ts for the connection methods.
 
 export { Protocol, Vhost } from "./core/protocol";
+export { Mount, MOUNT_FILE, MOUNT_CALLBACK, MOUNT_REDIR_HTTP, MOUNT_REDIR_HTTPS } from "./core/mount";
 export { Conn } from "./core/conn";
 export { PRE, MAX_BODY, MAX_HEADERS } from "./core/limits";
 export {

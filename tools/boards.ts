@@ -44,7 +44,10 @@ export interface Board {
   network?: BoardNetwork;
   /** WebAssembly linear memory backed by the firmware (multiple of 64 KiB), and
    *  wasm2c's call depth limit. */
-  wasm?: { memoryBytes: number; maxCallDepth?: number };
+  /** shrinkLevel: asc's --shrinkLevel for this board's module (0: -O3 for
+   *  speed, the default; 1: -O3s, about a third smaller at ~8% (wasm2c) /
+   *  ~14% (wasm3) more instructions per message: docs/engines.md). */
+  wasm?: { memoryBytes: number; maxCallDepth?: number; shrinkLevel?: number };
   /** The app-image store of engines that run a module image (wasm3): two
    *  slots of slotBytes (the IMG_HDR_BYTES header included) in a flash
    *  region at origin (boards; the simulator keeps it in a file). */

@@ -104,12 +104,22 @@ function assetsModule(wwwDir: string, dir: string): string {
     const rel = "/" + path.relative(wwwDir, f).replace(/\\/g, "/");
     const mime = MIME[path.extname(f).toLowerCase()] || "application/octet-stream";
     lines.push(`const F${i} = memory.data<u8>([${Array.from(bytes).join(",")}]);`);
-    lines.push(`vfsAdd(${JSON.stringify(rel)}, F${i}, ${bytes.length}, ${JSON.stringify(mime)});`);
+    // the entity tag: 64 bits of the content's SHA-256, the same for the same bytes in every build
+    const etag = `"${crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)}"`;
+    lines.push(`vfsAdd(${JSON.stringify(rel)}, F${i}, ${bytes.length}, ${JSON.stringify(mime)}, ${JSON.stringify(etag)});`);
   });
   return lines.join("\n") + "\n";
 }
 
 export const ASC_FLAGS = ["--runtime", "stub", "-O3", "--noAssert", "--converge"];
+
+/** asc's flags for a board: ASC_FLAGS, plus the board file's
+ *  wasm.shrinkLevel (flash-bound boards trade a little speed for size). */
+export function ascFlags(boardName?: string): string[] {
+  const level = loadBoard(boardName || "linux").wasm?.shrinkLevel || 0;
+  if (!Number.isInteger(level) || level < 0 || level > 2) throw new Error(`board ${boardName}: wasm.shrinkLevel must be 0, 1 or 2, not ${level}`);
+  return level ? [...ASC_FLAGS, "--shrinkLevel", String(level)] : ASC_FLAGS;
+}
 
 /** Build folder name of an app: its file name without .ts. */
 export function appName(app?: string): string {
@@ -138,9 +148,10 @@ export function buildWasm(opts: BuildOptions, dir: string): string {
   if (!fs.existsSync(assets) || fs.readFileSync(assets, "utf8") !== assetsSrc) fs.writeFileSync(assets, assetsSrc);
   const wasm = path.join(dir, "core.wasm");
   const inputs = [entry, assets, ...listFiles(path.join(ROOT, "src"), ".ts"), ...listFiles(path.dirname(app), ".ts")];
-  step(path.join(dir, "core.wasm.stamp"), [...inputs, path.join(__dirname, "wasm-features.ts")], ASC_FLAGS.join(" "), [wasm], () => {
-    log(opts, `asc ${path.relative(ROOT, app)} -> ${path.relative(ROOT, wasm)}`);
-    run(path.join(ROOT, "node_modules/.bin/asc"), [entry, "-o", wasm, "--textFile", wasm.replace(/\.wasm$/, ".wat"), ...ASC_FLAGS]);
+  const flags = ascFlags(opts.board);
+  step(path.join(dir, "core.wasm.stamp"), [...inputs, path.join(__dirname, "wasm-features.ts")], flags.join(" "), [wasm], () => {
+    log(opts, `asc ${path.relative(ROOT, app)} -> ${path.relative(ROOT, wasm)}${flags === ASC_FLAGS ? "" : ` (${flags.slice(ASC_FLAGS.length).join(" ")})`}`);
+    run(path.join(ROOT, "node_modules/.bin/asc"), [entry, "-o", wasm, "--textFile", wasm.replace(/\.wasm$/, ".wat"), ...flags]);
     // one module for both engines: only features both run (tools/wasm-features.ts)
     try {
       checkModuleFeatures(wasm);

@@ -64,6 +64,7 @@ export const F_BUILTIN_IMAGE: u32 = 32768; // this request is for the core's ima
 export const F_DEFLATE: u32 = 65536; // permessage-deflate negotiated: the port's codec is open (z_open)
 export const F_RX_COMPRESSED: u32 = 131072; // the message being received had RSV1 on its first frame
 export const F_VHOST_BOUND: u32 = 262144; // c.vhost is final (TLS SNI chose it, or a first request's Host did)
+export const F_MOUNT: u32 = 524288; // this request is answered by the core's mount server (file or redirect mount)
 
 @unmanaged
 export class Conn {

@@ -31,6 +31,7 @@
 //   USER (timed, lws_timed_callback_vh_protocol) -> timer(vhost) (no return)
 
 import { Conn } from "./conn";
+import { Mount, MOUNT_FILE, MOUNT_CALLBACK, MOUNT_REDIR_HTTP, MOUNT_REDIR_HTTPS } from "./mount";
 
 export class Protocol {
   /** Index within its vhost, set by Vhost.addProtocol(). */
@@ -118,6 +119,8 @@ export class Vhost {
    *  when it did), and whether other vhosts share that listener. */
   owner: i32 = -1;
   shared: bool = false;
+  /** URL prefixes served by the core or by one protocol (src/core/mount.ts). */
+  mounts: Mount[] = [];
 
   /** Several vhosts may listen on one port (lws: vhosts sharing a listen
    *  socket). The first created on a port is the default; a connection is
@@ -128,6 +131,32 @@ export class Vhost {
    *  connection naming another vhost of the port is answered 421
    *  Misdirected Request (RFC 9110 section 15.5.20) and closed. */
   constructor(public name: string, public port: u32) {}
+
+  /** lws_http_mount with LWSMPRO_FILE: paths under `mountpoint` are the
+   *  linked-in files under `origin` ("/" = the whole www/ folder), served by
+   *  the core (GET and HEAD; ETag and If-None-Match; Cache-Control from
+   *  Mount.setCache). Returns the mount, for setDefault / setCache. */
+  mountFiles(mountpoint: string, origin: string = "/"): Mount {
+    return this.addMount(new Mount(mountpoint, origin, MOUNT_FILE));
+  }
+
+  /** lws LWSMPRO_CALLBACK: requests under `mountpoint` go to this vhost's
+   *  protocol named `protocol` (its http(), httpBody(), ...), not protocol 0. */
+  mountCallback(mountpoint: string, protocol: string): Mount {
+    return this.addMount(new Mount(mountpoint, protocol, MOUNT_CALLBACK));
+  }
+
+  /** lws LWSMPRO_REDIR_HTTP(S): requests under `mountpoint` get 301 to
+   *  http(s)://`target` followed by the rest of the path and the query
+   *  ("/old/a?x" with target "example.com/new": https://example.com/new/a?x). */
+  mountRedirect(mountpoint: string, target: string, https: bool = true): Mount {
+    return this.addMount(new Mount(mountpoint, target, https ? MOUNT_REDIR_HTTPS : MOUNT_REDIR_HTTP));
+  }
+
+  addMount(m: Mount): Mount {
+    this.mounts.push(m);
+    return m;
+  }
 
   /** Another host name for this vhost (SNI and Host). */
   addAlias(name: string): Vhost {

@@ -22,8 +22,9 @@ import { txPoolInit, TxQueue, NONE, txFreeBlocks, txTotalBlocks } from "./txpool
 import {
   Conn, CTRL_MAX, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_PORT_WRITABLE, F_RX_PAUSED, F_APP_WANTS_WRITABLE,
-  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE, F_VHOST_BOUND,
+  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE, F_VHOST_BOUND, F_MOUNT,
 } from "./conn";
+import { mountServer, MOUNT_FILE, MOUNT_CALLBACK } from "./mount";
 import { imageUploadProtocol } from "./image";
 import { Vhost, Protocol } from "./protocol";
 import { runAppSetup } from "./app";
@@ -161,6 +162,7 @@ export function init(nowMs: u32): i32 {
   runAppSetup();
   for (let v = 0; v < vhosts.length; v++) {
     const vh = unchecked(vhosts[v]);
+    if (prepareMounts(vh) < 0) return -1;
     for (let p = 0; p < vh.protocols.length; p++) {
       const us = <u32>unchecked(vh.protocols[p]).userSize;
       if (us > maxUserSize) maxUserSize = us;
@@ -222,13 +224,12 @@ export function init(nowMs: u32): i32 {
     } else {
       const def = unchecked(vhosts[first]);
       if ((def.tlsCert.length > 0) != (vh.tlsCert.length > 0)) {
-        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": shares port ").u(vh.port).s(" with vhost ").s(def.name)
-          .s(def.tlsCert.length > 0 ? ", which serves TLS" : ", which is plaintext")
-          .s(": vhosts on one port must all use TLS or none (Vhost.setTls)").end();
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": port ").u(vh.port).s(" of vhost ").s(def.name)
+          .s(": TLS and plaintext cannot share a port").end();
         return -1;
       }
       if (vh.kaTime != 0 && (vh.kaTime != def.kaTime || vh.kaProbes != def.kaProbes || vh.kaInterval != def.kaInterval))
-        logStart(LOG_WARN).s("vhost ").s(vh.name).s(": keepalive is per port; vhost ").s(def.name).s("'s applies").end();
+        logStart(LOG_WARN).s("vhost ").s(vh.name).s(": keepalive is per port: ").s(def.name).s("'s").end();
       vh.listener = def.listener;
       vh.owner = first;
       vh.shared = def.shared = true;
@@ -248,19 +249,50 @@ export function init(nowMs: u32): i32 {
   return 0;
 }
 
+/** Checks the vhost's mounts and builds what they need at start-up: 0, or
+ *  -1 after logging which mount is wrong. */
+function prepareMounts(vh: Vhost): i32 {
+  for (let i = 0; i < vh.mounts.length; i++) {
+    const m = unchecked(vh.mounts[i]);
+    if (m.mountpoint.length == 0 || m.mountpoint.charCodeAt(0) != 0x2f) {
+      logStart(LOG_ERR).s("vhost ").s(vh.name).s(": mount ").s(m.mountpoint).s(": not /...").end();
+      return -1;
+    }
+    for (let j = 0; j < i; j++) {
+      if (unchecked(vh.mounts[j]).mountpoint == m.mountpoint) {
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": mount ").s(m.mountpoint).s(": twice").end();
+        return -1;
+      }
+    }
+    if (m.kind == MOUNT_CALLBACK) {
+      for (let p = 0; p < vh.protocols.length; p++) if (unchecked(vh.protocols[p]).name == m.origin) m.protocolIndex = p;
+      if (m.protocolIndex < 0) {
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": mount ").s(m.mountpoint).s(": no protocol ").s(m.origin).end();
+        return -1;
+      }
+    }
+    if (m.kind == MOUNT_FILE && m.def.length == 0) {
+      logStart(LOG_ERR).s("vhost ").s(vh.name).s(": mount ").s(m.mountpoint).s(": no default file").end();
+      return -1;
+    }
+    m.prepare();
+  }
+  return 0;
+}
+
 /** sock_tls's options block (constants.ts TLS_OPT_*), written at start-up. */
 class OptWriter {
-  buf: Uint8Array;
-  n: i32 = 0;
-  constructor(cap: i32) { this.buf = new Uint8Array(cap); }
+  buf: usize;
+  n: u32 = 0;
+  constructor(public cap: u32) { this.buf = changetype<usize>(new ArrayBuffer(<i32>cap)); }
   put(kind: u8, value: string): bool {
-    const b = Uint8Array.wrap(String.UTF8.encode(value));
-    if (b.length > 0xffff || this.n + 3 + b.length > this.buf.length) return false;
-    this.buf[this.n] = kind;
-    this.buf[this.n + 1] = <u8>b.length;
-    this.buf[this.n + 2] = <u8>(b.length >> 8);
-    this.buf.set(b, this.n + 3);
-    this.n += 3 + b.length;
+    const b = String.UTF8.encode(value);
+    const len = <u32>b.byteLength;
+    if (this.n + 3 + len > this.cap) return false;
+    store<u8>(this.buf + this.n, kind);
+    store<u16>(this.buf + this.n + 1, <u16>len); // little-endian, as wasm stores
+    memory.copy(this.buf + this.n + 3, changetype<usize>(b), len);
+    this.n += 3 + len;
     return true;
   }
 }
@@ -273,10 +305,10 @@ function tls(vh: Vhost): i32 {
   if (vh.tlsClientCa.length > 0) fits = fits && o.put(<u8>TLS_OPT_CLIENT_CA, vh.tlsClientCa);
   for (let i = 0; i < vh.aliases.length; i++) fits = fits && o.put(<u8>TLS_OPT_NAME, unchecked(vh.aliases[i]));
   if (!fits) {
-    logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS file names and host names too long (2 KiB in all)").end();
+    logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS options over 2 KiB").end();
     return -1;
   }
-  const r = sock_tls(<u32>vh.listener, <u32>vh.index, o.buf.dataStart, <u32>o.n);
+  const r = sock_tls(<u32>vh.listener, <u32>vh.index, o.buf, o.n);
   if (r < 0) {
     logStart(LOG_ERR).s("vhost ").s(vh.name).s(": TLS refused by the port (errno ").i(-r).s(")").end();
     return -1;
@@ -338,8 +370,7 @@ export function bindVhost(c: Conn, p: usize, n: u32): bool {
     return true;
   }
   if (named < 0 || named == <i32>c.vhost) return true;
-  logStart(LOG_NOTICE).s("conn ").u(c.id).s(": request for vhost ").s(unchecked(vhosts[named]).name).s(" on a connection of vhost ")
-    .s(cur.name).s(": 421").end();
+  logStart(LOG_NOTICE).s("conn ").u(c.id).s(": 421: ").s(unchecked(vhosts[named]).name).s(" on ").s(cur.name).end();
   return false;
 }
 
@@ -404,7 +435,7 @@ export function accepted(listener: u32, id: u32, tlsVhost: u32): i32 {
       vh = <i32>tlsVhost;
       bound = true;
     } else {
-      logStart(LOG_WARN).s("accept: conn ").u(id).s(": the port's vhost ").u(tlsVhost).s(" is not on listener ").u(listener).s("; using the default").end();
+      logStart(LOG_WARN).s("accept: conn ").u(id).s(": vhost ").u(tlsVhost).s(" not on listener ").u(listener).end();
     }
   }
   const h = hdrTake();
@@ -700,7 +731,18 @@ export function closeAfterFlush(c: Conn): void {
 /** Who answers the connection's HTTP request: the vhost's protocol 0 (lws),
  *  or the core's own image-upload endpoint (F_BUILTIN_IMAGE). */
 export function httpHandlerOf(c: Conn): Protocol {
-  return (c.flags & F_BUILTIN_IMAGE) != 0 ? imageUploadProtocol() : unchecked(vhostOf(c).protocols[0]);
+  if ((c.flags & F_BUILTIN_IMAGE) != 0) return imageUploadProtocol();
+  if ((c.flags & F_MOUNT) != 0) return mountServer();
+  return unchecked(vhostOf(c).protocols[c.protocol]);
+}
+
+/** The protocol that answers the connection's HTTP requests from now on
+ *  (protocol 0, or a callback mount's): its per-session user data starts
+ *  zeroed when it takes over from another (lws binds the wsi anew). */
+export function bindHttpProtocol(c: Conn, index: i32): void {
+  if (<i32>c.protocol == index) return;
+  memory.fill(userData(c), 0, recordSize - userOffset);
+  c.protocol = <u8>index;
 }
 
 /** Closes the socket now and forgets the connection. */

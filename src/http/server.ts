@@ -17,10 +17,11 @@ import { putAscii, putDecimal, bytesEqualAscii } from "../util/bytes";
 import {
   Conn, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ST_WS, TM_HEAD, TM_KEEPALIVE, TM_RESPONSE,
   F_KEEPALIVE, F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_BODY_DONE, F_APP_WANTS_WRITABLE,
-  F_CONTINUE_SENT, F_BUILTIN_IMAGE,
+  F_CONTINUE_SENT, F_BUILTIN_IMAGE, F_MOUNT,
 } from "../core/conn";
+import { findMount, MOUNT_CALLBACK } from "../core/mount";
 import {
-  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf, bindVhost,
+  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf, bindVhost, bindHttpProtocol,
   updatePortWritable, txPending, httpHandlerOf, imageStoreOn,
 } from "../core/service";
 import { IMAGE_PATH } from "../core/image";
@@ -125,7 +126,7 @@ function readHead(c: Conn): bool {
 
 function startRequest(c: Conn, head: RequestHead): void {
   clearTimer(c);
-  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT | F_BUILTIN_IMAGE);
+  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT | F_BUILTIN_IMAGE | F_MOUNT);
   if (head.keepAlive) c.flags |= F_KEEPALIVE;
   if (head.method == METHOD_HEAD) c.flags |= F_HEAD_REQUEST;
   c.respLeft = -1;
@@ -186,12 +187,29 @@ function startRequest(c: Conn, head: RequestHead): void {
     return;
   }
   if (imageStoreOn && bytesEqualAscii(rawOf(c) + head.pathOff, head.pathLen, IMAGE_PATH)) c.flags |= F_BUILTIN_IMAGE;
+  else routeMount(c, head);
   const r = httpHandlerOf(c).http(c);
   if (c.state == ST_FREE) return;
   if (r != 0) {
     closeConn(c, CLOSE_GRACEFUL);
     return;
   }
+}
+
+/** Who answers this request: a mount covering its path (the core's mount
+ *  server, or a callback mount's protocol), else the vhost's protocol 0. */
+function routeMount(c: Conn, head: RequestHead): void {
+  const vh = vhostOf(c);
+  let proto = 0;
+  if (vh.mounts.length > 0) {
+    const mi = findMount(vh, rawOf(c) + head.pathOff, head.pathLen);
+    if (mi >= 0) {
+      const m = unchecked(vh.mounts[mi]);
+      if (m.kind == MOUNT_CALLBACK) proto = m.protocolIndex;
+      else c.flags |= F_MOUNT;
+    }
+  }
+  bindHttpProtocol(c, proto);
 }
 
 /** Hands body bytes to the app. False: wait for input. */
@@ -344,7 +362,8 @@ function wnum(v: u64): void {
 
 /** Writes a response head. `contentLength` -1: unknown, the connection closes
  *  after the body. `extra` is raw header lines, each ending in CRLF. */
-export function respondHead(c: Conn, status: u32, contentType: string | null, contentLength: i64, extra: string | null): bool {
+export function respondHead(c: Conn, status: u32, contentType: string | null, contentLength: i64, extra: string | null,
+                            extraRaw: usize = 0, extraRawLen: u32 = 0): bool {
   if ((c.flags & F_RESP_HEADERS_SENT) != 0) return false;
   c.flags |= F_RESP_HEADERS_SENT;
   const head = headOf(c);
@@ -368,6 +387,10 @@ export function respondHead(c: Conn, status: u32, contentType: string | null, co
   if ((c.flags & F_KEEPALIVE) == 0) ws("Connection: close\r\n");
   else if (head.versionMinor == 0) ws("Connection: keep-alive\r\n");
   if (extra !== null) ws(extra);
+  if (extraRawLen > 0 && w + extraRawLen <= SCRATCH) {
+    memory.copy(scratch + w, extraRaw, extraRawLen);
+    w += extraRawLen;
+  }
   ws("\r\n");
   c.respLeft = contentLength;
   if (!send(c, scratch, w)) return false;
@@ -408,14 +431,14 @@ const errBody = memory.data(64);
 /** An error the app (or a handler default) chose: a complete small response
  *  ("404 Not Found\n"); the connection stays usable when framing allows.
  *  Returns 0, or -1 when a response was already started. */
-export function httpAppError(c: Conn, status: u32, extra: string | null = null): i32 {
+export function httpAppError(c: Conn, status: u32, extra: string | null = null, extraRaw: usize = 0, extraRawLen: u32 = 0): i32 {
   if ((c.flags & F_RESP_HEADERS_SENT) != 0) return -1;
   let n = putDecimal(errBody, status);
   store<u8>(errBody + n++, 0x20);
   n += putAscii(errBody + n, reason(status)); // longest reason: 31 bytes
   store<u8>(errBody + n++, 0x0a);
   if (status == 426) extra = "Sec-WebSocket-Version: 13\r\n";
-  if (!respondHead(c, status, "text/plain", n, extra)) return -1;
+  if (!respondHead(c, status, "text/plain", n, extra, extraRaw, extraRawLen)) return -1;
   respondBody(c, errBody, n, true);
   return 0;
 }

@@ -3,14 +3,16 @@
 // from module memory: no copy, no allocation per request.
 
 export class VfsFile {
-  constructor(public path: string, public ptr: usize, public len: u32, public mime: string) {}
+  /** etag: the entity tag (RFC 9110 section 8.8.3, quoted) the build made
+   *  from the file's SHA-256, or "" (then no ETag is sent). */
+  constructor(public path: string, public ptr: usize, public len: u32, public mime: string, public etag: string = "") {}
 }
 
 const files: VfsFile[] = [];
 
 /** Called by the generated assets module at start-up. */
-export function vfsAdd(path: string, ptr: usize, len: u32, mime: string): void {
-  files.push(new VfsFile(path, ptr, len, mime));
+export function vfsAdd(path: string, ptr: usize, len: u32, mime: string, etag: string = ""): void {
+  files.push(new VfsFile(path, ptr, len, mime, etag));
 }
 
 /** The file whose path equals the bytes at p (length n), or null. */

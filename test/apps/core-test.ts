@@ -185,6 +185,30 @@ class Named extends Protocol {
   }
 }
 
+// A callback mount's protocol (lws LWSMPRO_CALLBACK): counts the requests
+// it answered on this connection in its per-session data, which starts
+// zeroed each time it takes the connection over from another protocol.
+@unmanaged class ApiSession {
+  count: u32;
+}
+class Api extends Protocol {
+  constructor() { super("api", offsetof<ApiSession>()); }
+  http(c: Conn): i32 {
+    const s = changetype<ApiSession>(c.user);
+    s.count++;
+    let n = putAscii(out, "api ");
+    const pn = c.pathLen();
+    memory.copy(out + n, c.pathPtr(), pn);
+    n += pn;
+    n += putAscii(out + n, " #");
+    n += putDecimal(out + n, s.count);
+    store<u8>(out + n++, 0x0a);
+    c.httpRespond(200, "text/plain", n);
+    c.write(out, n, WRITE_HTTP_FINAL);
+    return 0;
+  }
+}
+
 export function setup(): void {
   // TCP keepalive as an lws app sets it (ka_time, ka_probes, ka_interval);
   // `mote sim --ka-time` overrides it (test/integration/keepalive.test.ts)
@@ -195,6 +219,14 @@ export function setup(): void {
   vh.addProtocol(new Inspect());
   vh.addProtocol(new Writer());
   vh.setDefaultProtocol(echo);
+  vh.addProtocol(new Api());
+  // mounts (lws_http_mount): test/apps/www/ linked in
+  vh.mountFiles("/static").setCache(3600, true, false, true);
+  vh.mountFiles("/nocache/", "/docs").setCache(0, false);
+  vh.mountFiles("/plain", "docs").setDefault("a b.txt");
+  vh.mountRedirect("/old", "example.com/new");
+  vh.mountRedirect("/insecure", "example.com", false);
+  vh.mountCallback("/api", "api");
   createVhost("alpha.test", 7681).addAlias("*.alpha.test").addProtocol(new Named());
   createVhost("beta.test", 7681).addProtocol(new Named());
 }

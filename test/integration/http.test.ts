@@ -156,3 +156,30 @@ describe("vhosts sharing the listen port, chosen by Host", () => {
     expect(closed).toBe(true);
   });
 });
+
+// Mounts of the test app (test/apps/core-test.ts): its www/ folder at /static,
+// redirects at /old, the "api" protocol at /api.
+describe("mounts", () => {
+  test("a file mount: the file with its ETag and Cache-Control; If-None-Match gets 304", () => {
+    const head = curl(["-D", "-", "-o", "/dev/null", `${sim.url}/static/docs/`]);
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).toMatch(/\r\nCache-Control: public, max-age=3600\r\n/);
+    const tag = (/\r\nETag: ("[0-9a-f]{16}")\r\n/.exec(head) || [])[1];
+    expect(tag).toBeDefined();
+    expect(curl([`${sim.url}/static/docs/`])).toBe("docs index\n");
+    expect(curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", `If-None-Match: ${tag}`, `${sim.url}/static/docs/`])).toBe("304");
+    expect(curl([`${sim.url}/static/docs/a%20b.txt`])).toBe("a file with a space\n");
+  });
+
+  test("errors: a missing file 404, a dot segment 400, a method other than GET/HEAD 405", () => {
+    const code = (args: string[]) => curl(["-o", "/dev/null", "-w", "%{http_code}", ...args]);
+    expect(code([`${sim.url}/static/nothing-here`])).toBe("404");
+    expect(code(["--path-as-is", `${sim.url}/static/docs/../index.html`])).toBe("400");
+    expect(code(["-X", "DELETE", `${sim.url}/static/`])).toBe("405");
+  });
+
+  test("a redirect mount and a callback mount", () => {
+    expect(curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `${sim.url}/old/x?y=1`])).toBe("301 https://example.com/new/x?y=1");
+    expect(curl([`${sim.url}/api/v1`])).toBe("api /api/v1 #1\n");
+  });
+});
