@@ -15,7 +15,7 @@ export {
   CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL, CLOSE_TRY_AGAIN,
 } from "./ws/server";
 export { putAscii, putDecimal, bytesEqualAscii } from "./util/bytes";
-export { logStart, logOn, logErr, logWarn, logNotice, logInfo } from "./core/log";
+export { logStart, logOn, logErr, logWarn, logNotice, logInfo, setLogEmit, logEmitPort, LogEmit } from "./core/log";
 export { LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG } from "./abi/constants";
 export {
   METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_OPTIONS, METHOD_PATCH,

@@ -18,6 +18,7 @@ commands:
                                                   build the firmware / simulator for board B (default linux)
   sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll]
          [--module FILE] [--flash FILE [--image-key FILE]] [--daemon [--lock FILE]]
+         [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]
          [--ka-time S [--ka-probes N] [--ka-interval S]]
          [--tls [--tls-cert FILE --tls-key FILE] [--tls-ciphers LIST] [--tls-version 1.2|1.3]
           [--tls-sni NAME=CERT,KEY] [--tls-client-ca FILE] [--tls-handshake-timeout MS]]
@@ -182,7 +183,8 @@ async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
     "--max-conns": "int", "--poll": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
-    "--flash": "string", "--image-key": "string", ...KA_FLAGS, ...TLS_FLAGS,
+    "--flash": "string", "--image-key": "string", "--syslog": "bool", "--syslog-socket": "string", "--syslog-facility": "string",
+    ...KA_FLAGS, ...TLS_FLAGS,
   });
   checkEngine(f["--engine"]);
   const tls = tlsArgs(f);
@@ -196,6 +198,9 @@ async function cmdSim(args: string[]): Promise<number> {
   if (f["--poll"]) simArgs.push("--poll");
   if (f["--daemon"]) simArgs.push("--daemon");
   if (f["--lock"] !== undefined) simArgs.push("--lock", f["--lock"] as string);
+  if (f["--syslog"]) simArgs.push("--syslog");
+  if (f["--syslog-socket"] !== undefined) simArgs.push("--syslog-socket", path.resolve(f["--syslog-socket"] as string));
+  if (f["--syslog-facility"] !== undefined) simArgs.push("--syslog-facility", f["--syslog-facility"] as string);
   simArgs.push(...kaArgs(f));
   simArgs.push(...tls);
   if (f["--module"] !== undefined) {

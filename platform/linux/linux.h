@@ -84,6 +84,12 @@ uint32_t sim_now_ms(void);
 struct mote_flash;
 int sim_flash_open(const char *path, uint32_t slot_bytes, uint32_t erase_bytes, struct mote_flash *out);
 
+/* The syslog sink: log lines go to the local syslog socket (path NULL:
+ * /dev/log) with this facility code (sim_syslog_facility: a name such as
+ * "daemon" or "local0" -> its code, or -1) instead of stderr. 0, or -1
+ * after saying why on stderr. */
+int sim_log_syslog(const char *path, int facility);
+int sim_syslog_facility(const char *name);
 int sim_daemon_begin(const char *lock_path);
 void sim_daemon_ready(void);
 void sim_daemon_end(void);

@@ -33,7 +33,8 @@
 static const char USAGE[] =
     "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--no-deflate] [--module FILE]\n"
     "                [--flash FILE --image-key FILE]\n"
-    "                [--daemon [--lock FILE]] [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
+    "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
+    "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
     "  --port N       TCP port to listen on (default 7681; 0 = any free port)\n"
     "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
@@ -48,6 +49,10 @@ static const char USAGE[] =
     "                 HMAC-SHA256(key, image)\n"
     "  --daemon       detach (lws_daemonize): exit once the server listens; stdio to /dev/null\n"
     "  --lock FILE    the daemon's lock file, holding its pid (default /tmp/mote-sim-PORT.lock)\n"
+    "  --syslog       log to the local syslog (lws lwsl_emit_syslog) instead of stderr: one\n"
+    "                 datagram per line to /dev/log, severity from the level, ident mote-sim\n"
+    "  --syslog-socket PATH  another syslog socket (implies --syslog)\n"
+    "  --syslog-facility NAME  daemon (default), user, local0..local7, ... (implies --syslog)\n"
     "  --ka-time S    TCP keepalive on every connection, overriding the vhosts' ka_time: probe after\n"
     "                 S s idle (lws ka_time); a peer silent for S + N * I s is closed\n"
     "  --ka-probes N  probes before giving up (default: the system's, tcp_keepalive_probes)\n"
@@ -93,6 +98,9 @@ struct args {
   const char *flash;  /* --flash: app-image store file */
   const char *image_key;
   int daemon;
+  int syslog;                /* --syslog */
+  const char *syslog_socket; /* NULL: /dev/log */
+  int syslog_facility;       /* -1: daemon */
   const char *lock;
   int tls; /* --tls and its options */
   uint32_t tls_handshake_ms;
@@ -144,7 +152,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     } else {
       snprintf(name, sizeof name, "%s", arg);
     }
-    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll") || !strcmp(name, "--daemon") ||
+    int is_bool = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--poll") || !strcmp(name, "--daemon") || !strcmp(name, "--syslog") ||
                   !strcmp(name, "--tls") || !strcmp(name, "--no-deflate");
     int is_tls = !strcmp(name, "--tls-cert") || !strcmp(name, "--tls-key") || !strcmp(name, "--tls-ciphers") ||
                  !strcmp(name, "--tls-sni") || !strcmp(name, "--tls-client-ca") || !strcmp(name, "--tls-handshake-timeout") ||
@@ -152,6 +160,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     int is_val = !strcmp(name, "--port") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
                  !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock") ||
                  !strcmp(name, "--flash") || !strcmp(name, "--image-key") ||
+                 !strcmp(name, "--syslog-socket") || !strcmp(name, "--syslog-facility") ||
                  !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval");
     if (!is_bool && !is_val && !is_tls) usage_error("unknown option '%s'", arg);
     if (is_bool) {
@@ -166,6 +175,10 @@ static void parse_args(int argc, char **argv, struct args *a) {
       }
       if (!strcmp(name, "--daemon")) {
         a->daemon = 1;
+        continue;
+      }
+      if (!strcmp(name, "--syslog")) {
+        a->syslog = 1;
         continue;
       }
       if (!strcmp(name, "--tls")) {
@@ -192,6 +205,16 @@ static void parse_args(int argc, char **argv, struct args *a) {
     else if (!strcmp(name, "--ka-interval")) a->ka_interval = parse_uint(name, val, 32767);
     else if (!strcmp(name, "--flash")) a->flash = val;
     else if (!strcmp(name, "--image-key")) a->image_key = val;
+    else if (!strcmp(name, "--syslog-socket")) {
+      a->syslog = 1;
+      a->syslog_socket = val;
+    } else if (!strcmp(name, "--syslog-facility")) {
+      a->syslog = 1;
+      a->syslog_facility = sim_syslog_facility(val);
+      if (a->syslog_facility < 0)
+        usage_error("option '--syslog-facility' needs kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, "
+                    "authpriv, ftp or local0..local7, got '%s'", val);
+    }
     else if (is_tls) parse_tls_arg(a, name, val);
     else a->iface = val;
   }
@@ -327,7 +350,7 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
-  struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT};
+  struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1};
   parse_args(argc, argv, &a);
   struct sim_config cfg = {.port = a.port, .iface = a.iface, .use_poll = a.use_poll, .tls = a.tls,
                            .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : TLS_HANDSHAKE_MS_DEFAULT};
@@ -346,6 +369,8 @@ int main(int argc, char **argv) {
   cfg.iface_v6 = fam == 6;
   if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
   if ((a.ka_probes || a.ka_interval) && !a.ka_time) usage_error("options '--ka-probes' and '--ka-interval' need --ka-time%s", "");
+  /* before detaching: a syslog that cannot be reached is said on the terminal */
+  if (a.syslog && sim_log_syslog(a.syslog_socket, a.syslog_facility < 0 ? 3 : a.syslog_facility) < 0) return 2;
   char lock_default[64];
   if (a.daemon) {
     if (!a.lock) {

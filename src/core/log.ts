@@ -66,10 +66,44 @@ export class LogLine {
     return this.u(<u64>v);
   }
   end(): void {
-    if (level != 0) log_emit(level, line, fill);
+    const lvl = level;
+    const n = fill;
     level = 0;
     fill = 0;
+    if (lvl == 0) return;
+    const hook = emitHook;
+    if (hook === null || inHook) {
+      log_emit(lvl, line, n);
+      return;
+    }
+    // the app's emitter gets its own copy: lines it logs meanwhile go
+    // straight to the port (no recursion) and may reuse `line`
+    memory.copy(hookLine, line, n);
+    inHook = true;
+    hook(lvl, hookLine, n);
+    inHook = false;
   }
+}
+
+/** lws_set_log_level's emit function: (level, line, length), the line
+ *  without level letter, time or newline, valid during the call only. */
+export type LogEmit = (level: u32, line: usize, len: u32) => void;
+let emitHook: LogEmit | null = null;
+let inHook = false;
+let hookLine: usize = 0; // LINE_MAX bytes, taken when an emitter is set
+
+/** Routes the core's log lines (those the mask lets through) to `emit`
+ *  instead of the port; null: back to the port. The port's own lines (C
+ *  side: sockets, TLS, engine) still go to its sink. */
+export function setLogEmit(emit: LogEmit | null): void {
+  if (emit !== null && hookLine == 0) hookLine = heap.alloc(LINE_MAX); // apps without one pay nothing
+  emitHook = emit;
+}
+
+/** The port's sink (stderr or syslog on the simulator, the console on a
+ *  board), for an emitter that also wants the default. */
+export function logEmitPort(level: u32, line: usize, len: u32): void {
+  log_emit(level, line, len);
 }
 
 const builder = changetype<LogLine>(memory.data(8));

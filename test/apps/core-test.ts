@@ -3,6 +3,7 @@
 import {
   Protocol, Vhost, Conn, createVhost, PRE, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP,
   WRITE_HTTP_FINAL, METHOD_POST, callbackOnWritableAllProtocol, putAscii, putDecimal,
+  setLogEmit, logEmitPort, LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO,
 } from "../../src/mote";
 
 const out = memory.data(PRE + 8192);
@@ -209,7 +210,42 @@ class Api extends Protocol {
   }
 }
 
+// lws_set_log_level's emit function: counts the core's lines per level,
+// keeps the last one, and passes every line on to the port's sink. GET
+// /logstats answers "err=E warn=W notice=N info=I last=<line>".
+const logCounts = memory.data(5 * 4);
+const lastLog = memory.data(256);
+let lastLogLen: u32 = 0;
+function countingEmit(level: u32, line: usize, len: u32): void {
+  const i: u32 = level == LOG_ERR ? 0 : level == LOG_WARN ? 1 : level == LOG_NOTICE ? 2 : level == LOG_INFO ? 3 : 4;
+  store<u32>(logCounts + (i << 2), load<u32>(logCounts + (i << 2)) + 1);
+  memory.copy(lastLog, line, len);
+  lastLogLen = len;
+  logEmitPort(level, line, len);
+}
+
+class LogStats extends Protocol {
+  constructor() { super("logstats", 0); }
+  http(c: Conn): i32 {
+    let n = putAscii(out, "err=");
+    n += putDecimal(out + n, load<u32>(logCounts));
+    n += putAscii(out + n, " warn=");
+    n += putDecimal(out + n, load<u32>(logCounts + 4));
+    n += putAscii(out + n, " notice=");
+    n += putDecimal(out + n, load<u32>(logCounts + 8));
+    n += putAscii(out + n, " info=");
+    n += putDecimal(out + n, load<u32>(logCounts + 12));
+    n += putAscii(out + n, " last=");
+    memory.copy(out + n, lastLog, lastLogLen);
+    n += lastLogLen;
+    c.httpRespond(200, "text/plain", n);
+    c.write(out, n, WRITE_HTTP_FINAL);
+    return 0;
+  }
+}
+
 export function setup(): void {
+  setLogEmit(countingEmit);
   // TCP keepalive as an lws app sets it (ka_time, ka_probes, ka_interval);
   // `mote sim --ka-time` overrides it (test/integration/keepalive.test.ts)
   const vh = createVhost("test", 7681).setKeepalive(60, 3, 10).setDeflate(true);
@@ -227,6 +263,8 @@ export function setup(): void {
   vh.mountRedirect("/old", "example.com/new");
   vh.mountRedirect("/insecure", "example.com", false);
   vh.mountCallback("/api", "api");
+  vh.addProtocol(new LogStats());
+  vh.mountCallback("/logstats", "logstats");
   createVhost("alpha.test", 7681).addAlias("*.alpha.test").addProtocol(new Named());
   createVhost("beta.test", 7681).addProtocol(new Named());
 }

@@ -207,6 +207,11 @@ export class Sim {
     throw new Error(`${why}:\n${this.stderr}`);
   }
 
+  /** The process id of the simulator (of QEMU on a board). */
+  get pid(): number {
+    return this.proc.pid || 0;
+  }
+
   get url(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
     return `${this.tls ? "https" : "http"}://${h}:${this.port}`;
