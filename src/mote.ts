@@ -24,10 +24,25 @@ export {
 import { addVhost, writableAllProtocol, countProtocol } from "./core/service";
 import * as service from "./core/service";
 import { Vhost, Protocol } from "./core/protocol";
+import { Conn } from "./core/conn";
+import { clientConnect } from "./ws/client";
 
 /** lws_create_vhost: call from setup(). */
 export function createVhost(name: string, port: u32): Vhost {
   return addVhost(new Vhost(name, port));
+}
+
+/** lws_client_connect_via_info (WebSocket): connect to host:port (a name or
+ *  an address; tls: wss://) and ask for `path` (with its query, if any).
+ *  Protocol p (one of vh's; lws local_protocol_name) handles the
+ *  connection: its clientEstablished / clientReceive / clientWriteable /
+ *  closed, or clientConnectionError if it never gets established.
+ *  `subprotocol` (lws info.protocol) is the Sec-WebSocket-Protocol asked for:
+ *  null = p's name, "" = none. Returns the connection, or null when it
+ *  failed at once (logged). */
+export function connectClient(vh: Vhost, p: Protocol, host: string, port: u32, path: string = "/", tls: bool = false,
+                              subprotocol: string | null = null): Conn | null {
+  return clientConnect(vh, p, host, port, path, tls, subprotocol);
 }
 
 /** lws_callback_on_writable_all_protocol. */

@@ -3,7 +3,7 @@ const fs = require("fs");
 const path = require("path");
 
 // Summaries that suites leave for the end of the run (written during it).
-const EXTRA = ["autobahn", "autobahn-wasm3", "autobahn-tls", "autobahn-tls-wasm3", "tls", "tls-mps2-an386", "autobahn-mps2-an386", "autobahn-mps2-an386-wasm3", "memory-mps2-an386", "memory-mps2-an386-wasm3"].map((d) => path.join(__dirname, "..", "test-artifacts", d, "summary.txt"));
+const EXTRA = ["autobahn", "autobahn-wasm3", "autobahn-client", "autobahn-client-wasm3", "autobahn-tls", "autobahn-tls-wasm3", "tls", "tls-mps2-an386", "autobahn-mps2-an386", "autobahn-mps2-an386-wasm3", "memory-mps2-an386", "memory-mps2-an386-wasm3"].map((d) => path.join(__dirname, "..", "test-artifacts", d, "summary.txt"));
 
 class SummaryReporter {
   onRunStart() {

@@ -245,6 +245,14 @@ int mote_drv_closed(uint32_t conn, uint32_t reason) {
   return check(mote_engine_closed(conn, reason), "mote_closed");
 }
 
+int mote_drv_connected(uint32_t conn) {
+  return check(mote_engine_connected(conn), "mote_connected");
+}
+
+int mote_drv_connect_failed(uint32_t conn, uint32_t reason) {
+  return check(mote_engine_connect_failed(conn, reason), "mote_connect_failed");
+}
+
 /* The switch to an uploaded image (image_store.c): the old core shuts down
  * (WebSocket peers get close 1001 queued), the port drops every connection,
  * and the new image starts; if it does not, it is revoked and the previous

@@ -85,6 +85,8 @@ int mote_drv_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t 
 int mote_drv_received(uint32_t conn, uint32_t n);
 int mote_drv_writable(uint32_t conn);
 int mote_drv_closed(uint32_t conn, uint32_t reason);
+int mote_drv_connected(uint32_t conn);
+int mote_drv_connect_failed(uint32_t conn, uint32_t reason);
 int mote_drv_tick(uint32_t now_ms, uint32_t *next_ms);
 int mote_drv_shutdown(uint32_t *open_conns);
 

@@ -72,6 +72,8 @@ int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32
 int mote_engine_received(uint32_t conn, uint32_t n);
 int mote_engine_writable(uint32_t conn);
 int mote_engine_closed(uint32_t conn, uint32_t reason);
+int mote_engine_connected(uint32_t conn);
+int mote_engine_connect_failed(uint32_t conn, uint32_t reason);
 int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms);
 int mote_engine_shutdown(uint32_t *open_conns);
 /* Diagnostics (wasm2c only; the board's 'm' console command): the core's

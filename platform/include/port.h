@@ -34,6 +34,13 @@ int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes,
  * (-ENOSYS 38: this firmware has no TLS; -EINVAL 22: a file or name
  * refused). A port's own TLS settings (command line) may take precedence. */
 int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len);
+/* Start a non-blocking client connection to host:port (host: a name or an
+ * address, not NUL-terminated; MOTE_CONNECT_TLS: a TLS client session,
+ * SNI and verification for that name). Returns the handle, free in the
+ * core's table, then reports mote_connected or mote_connect_failed (errno
+ * or MOTE_CONNECT_ERR_*) from its loop, never from inside this call; or a
+ * negative errno at once (-ENOSYS 38: this port has no client role). */
+int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, uint32_t flags);
 /* Returns bytes taken (0..len) or -1 when the connection is broken; the
  * port then reports mote_closed() later, from its loop. */
 int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len);

@@ -28,7 +28,9 @@
 
 /* S_HANDSHAKE: a TLS connection the core does not know yet (it is told at
  * the end of the handshake; the port times the handshake out) */
-enum { S_FREE, S_OPEN, S_LINGER, S_DYING, S_HANDSHAKE };
+/* S_CONNECTING: a client connection (port_sock_connect) until the kernel
+ * says whether it is up (EPOLLOUT, SO_ERROR). */
+enum { S_FREE, S_OPEN, S_LINGER, S_DYING, S_HANDSHAKE, S_CONNECTING };
 
 struct slot {
   int fd;
@@ -189,6 +191,7 @@ static uint32_t wanted(const struct slot *s) {
    * writability whatever the core wants */
   int tls_out = s->tls && !s->broken && mote_tls_want_write(s->tls);
   if (s->state == S_HANDSHAKE) return s->hs_want;
+  if (s->state == S_CONNECTING) return EV_OUT;
   if (s->state == S_LINGER) return EV_IN | (s->tls && !s->tls_shut ? EV_OUT : 0);
   if (s->state != S_OPEN) return 0;
   return (s->paused || s->starved ? 0 : EV_IN) | ((s->want_wr || tls_out || s->tls_rd_wr) && !s->broken ? EV_OUT : 0);
@@ -224,6 +227,10 @@ static void close_slot(int32_t id) {
 
 static struct slot *core_slot(uint32_t conn, const char *what) {
   if (conn < nslots && slots[conn].state == S_OPEN) return &slots[conn];
+  if (conn < nslots && slots[conn].state == S_CONNECTING) {
+    if (!strcmp(what, "sock_close")) return &slots[conn]; /* the core gave up (its connect timeout) */
+    return NULL; /* nothing to send or watch yet: the request waits in the core's queue */
+  }
   if (conn >= nslots || slots[conn].state != S_DYING)
     mote_err("%s: connection %u is not open (table %u)", what, conn, nslots);
   return NULL;
@@ -701,6 +708,11 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
   struct slot *s = core_slot(conn, "sock_close");
   if (!s) return;
   int32_t id = (int32_t)conn;
+  if (s->state == S_CONNECTING) {
+    mote_debug("conn %u: connect abandoned by the core", conn);
+    close_slot(id);
+    return;
+  }
   n_open--;
   if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && s->tls) {
     /* TLS: flush what mbedTLS holds, send close_notify (RFC 8446 6.1), then
@@ -791,10 +803,98 @@ static int do_read(int32_t id) {
   return report_closed(id, closed_reason(errno));
 }
 
+/* A client connection's connect finished, one way or the other. */
+static int do_connected(int32_t id) {
+  struct slot *s = &slots[id];
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+  if (err) {
+    mote_info("conn %d: connect failed: %s", id, strerror(err));
+    s->state = S_DYING; /* not reusable while the core hears of it */
+    int r = drv(mote_drv_connect_failed((uint32_t)id, (uint32_t)err));
+    if (r != H_OK) return r;
+    close_slot(id);
+    return H_OK;
+  }
+  mote_debug("conn %d: connected (fd %d)", id, s->fd);
+  s->state = S_OPEN;
+  n_open++;
+  set_interest(id);
+  return drv(mote_drv_connected((uint32_t)id));
+}
+
+/* The client role: a non-blocking connect. Names resolve here, with
+ * getaddrinfo (blocking: numeric addresses and /etc/hosts names answer at
+ * once; a DNS name holds the loop for its lookup, docs/abi.md). */
+int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, uint32_t flags) {
+  char name[256], ps[8];
+  if (host_len == 0 || host_len >= sizeof name || memchr(host, 0, host_len) || port == 0 || port > 65535) {
+    mote_notice("sock_connect: a host name of 1..%zu bytes and a port 1..65535 needed", sizeof name - 1);
+    return -EINVAL;
+  }
+  memcpy(name, host, host_len);
+  name[host_len] = 0;
+  if (flags & MOTE_CONNECT_TLS) {
+    mote_notice("sock_connect %s:%u: TLS client connections are not in the simulator yet", name, port);
+    return -ENOTSUP;
+  }
+  /* "[::1]" as in URLs */
+  char *h = name;
+  size_t hl = strlen(h);
+  if (hl > 2 && h[0] == '[' && h[hl - 1] == ']') {
+    h[hl - 1] = 0;
+    h++;
+  }
+  snprintf(ps, sizeof ps, "%u", port);
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  int g = getaddrinfo(h, ps, &hints, &ai);
+  if (g != 0 || !ai) {
+    mote_notice("sock_connect %s:%u: %s", h, port, gai_strerror(g));
+    return -EHOSTUNREACH;
+  }
+  int32_t id = free_pop();
+  if (id < 0) {
+    freeaddrinfo(ai);
+    mote_log_table_full(sim_now_ms());
+    return -ENFILE;
+  }
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int e = fd < 0 ? errno : 0;
+  if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) e = errno;
+  freeaddrinfo(ai);
+  if (e) {
+    if (fd >= 0) close(fd);
+    free_push(id);
+    mote_notice("sock_connect %s:%u: %s", h, port, strerror(e));
+    return -e;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct slot *s = &slots[id];
+  s->fd = fd;
+  s->state = S_CONNECTING;
+  s->batch = batch; /* events already gathered for this slot were its last user's */
+  int r = loop_add(fd, (uint32_t)id, EV_OUT);
+  if (r < 0) {
+    close(fd);
+    free_push(id);
+    mote_err("sock_connect: cannot watch socket: %s", strerror(-r));
+    return r;
+  }
+  s->evmask = EV_OUT;
+  mote_debug("conn %d: connecting to %s port %u (fd %d)", id, h, port, fd);
+  return id;
+}
+
 static int handle_conn(int32_t id, uint32_t ev) {
   struct slot *s = &slots[id];
   if (s->state == S_FREE || s->batch == batch) return H_OK; /* stale event */
   if (s->state == S_HANDSHAKE) return do_handshake(id);
+  if (s->state == S_CONNECTING) return do_connected(id);
   if (s->state == S_LINGER) {
     if (s->tls && !s->tls_shut && (ev & (EV_OUT | EV_HUP | EV_ERR))) {
       tls_close_step(id);

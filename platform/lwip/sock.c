@@ -617,6 +617,15 @@ int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, ui
 #endif
 }
 
+/* The client role is not on the board yet (docs/abi.md: lwIP's tcp_connect
+ * and dns_gethostbyname): the core logs the refusal and the app's connect
+ * returns null. */
+int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, uint32_t flags) {
+  (void)flags;
+  mote_notice("sock_connect %.*s:%u: this port has no client connections yet", (int)host_len, host, (unsigned)port);
+  return -38; /* ENOSYS */
+}
+
 int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
   if (listener >= MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_keepalive: listener %u is not open", (unsigned)listener);

@@ -41,6 +41,15 @@ export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, i
  *  Called before any connection is accepted. Returns 0 or a negative errno
  *  (the port logged why; 38 ENOSYS: no TLS in this firmware): the vhost
  *  then must not serve. */
+/** Start connecting to host:port (host: a name or an address, UTF-8, not
+ *  NUL-terminated), non-blocking; CONNECT_TLS wraps the connection in a TLS
+ *  client session. Returns the connection's handle (the port's choice, free
+ *  in the core's table), then mote_connected or mote_connect_failed follows;
+ *  or a negative errno when it fails at once (no free slot, ENOSYS: this
+ *  port has no client connections, EINVAL: a bad host). */
+@external("env", "sock_connect")
+export declare function sock_connect(hostPtr: usize, hostLen: u32, port: u32, flags: u32): i32;
+
 @external("env", "sock_tls")
 export declare function sock_tls(listener: u32, vhost: u32, opts: usize, optsLen: u32): i32;
 
@@ -163,6 +172,17 @@ export function mote_rx_space(conn: u32): u32 {
  *  (the port closes the socket; the core has already logged why). */
 export function mote_accepted(listener: u32, conn: u32, vhost: u32): i32 {
   return service.accepted(listener, conn, vhost);
+}
+
+/** A connection from sock_connect is up (TCP, and TLS when asked). */
+export function mote_connected(conn: u32): void {
+  service.connected(conn);
+}
+
+/** A connection from sock_connect failed before it was up: `reason` is an
+ *  errno or CONNECT_ERR_*. The port has already freed the handle. */
+export function mote_connect_failed(conn: u32, reason: u32): void {
+  service.connectFailed(conn, reason);
 }
 
 /** `n` bytes were read into mote_rx_buffer(conn). */

@@ -7,8 +7,9 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 4; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
-// 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost)
+export const ABI_VERSION = 5; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
+// 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost);
+// 5: sock_connect, mote_connected, mote_connect_failed (the client role)
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -51,6 +52,13 @@ export const ACCEPT_REFUSED = -1; // core has no room; port closes the socket
 // settings): the core then binds the connection to a vhost by the Host of
 // its first request.
 export const VHOST_ANY = 0xffff;
+
+// ---- sock_connect (the client role) -------------------------------------------
+export const CONNECT_TLS = 1; // a TLS client session on the socket (SNI = the host; verified against the port's client CA)
+// mote_connect_failed's reason: an errno (ECONNREFUSED 111, ETIMEDOUT 110,
+// EHOSTUNREACH 113, ...), or one of these
+export const CONNECT_ERR_TLS = 0x10000; // the TLS handshake failed (the port logged why)
+export const CONNECT_ERR_RESOLVE = 0x10001; // the host name did not resolve
 
 // ---- sock_tls's options block ------------------------------------------------
 // Records of [kind: u8][length: u16 little-endian][length bytes of UTF-8],

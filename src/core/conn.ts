@@ -30,6 +30,8 @@ export const ST_HTTP_RESPOND: u8 = 3; // request read; the app is answering
 export const ST_WS: u8 = 4; // WebSocket open
 export const ST_WS_CLOSING: u8 = 5; // we sent a close frame; waiting for the peer's
 export const ST_DRAIN_CLOSE: u8 = 6; // flushing queued output, then closing
+export const ST_CLIENT_CONNECTING: u8 = 7; // client: sock_connect issued; the request waits in the output queue
+export const ST_CLIENT_HANDSHAKE: u8 = 8; // client: request sent, reading the response head
 
 // Timer kinds.
 export const TM_NONE: u8 = 0;
@@ -37,6 +39,7 @@ export const TM_HEAD: u8 = 1;
 export const TM_KEEPALIVE: u8 = 2;
 export const TM_CLOSE: u8 = 3;
 export const TM_RESPONSE: u8 = 4;
+export const TM_CONNECT: u8 = 5; // client: connect and handshake
 
 // WebSocket receive states.
 export const WR_HEADER: u8 = 0;
@@ -64,6 +67,7 @@ export const F_BUILTIN_IMAGE: u32 = 32768; // this request is for the core's ima
 export const F_DEFLATE: u32 = 65536; // permessage-deflate negotiated: the port's codec is open (z_open)
 export const F_RX_COMPRESSED: u32 = 131072; // the message being received had RSV1 on its first frame
 export const F_VHOST_BOUND: u32 = 262144; // c.vhost is final (TLS SNI chose it, or a first request's Host did)
+export const F_CLIENT: u32 = 1048576; // a client connection (src/ws/client.ts): frames sent masked, masked frames refused
 export const F_MOUNT: u32 = 524288; // this request is answered by the core's mount server (file or redirect mount)
 
 @unmanaged
@@ -131,6 +135,19 @@ export class Conn {
    *  chose it (before that: the port's default vhost). */
   getVhost(): Vhost {
     return vhostOf(this);
+  }
+
+  /** The request's query (after '?', raw bytes), or length 0. */
+  queryPtr(): usize {
+    return this.hdr == NONE ? 0 : rawOf(this) + headOf(this).queryOff;
+  }
+  queryLen(): u32 {
+    return this.hdr == NONE || !headOf(this).hasQuery ? 0 : headOf(this).queryLen;
+  }
+
+  /** A connection this side opened (connectClient). */
+  isClient(): bool {
+    return (this.flags & F_CLIENT) != 0;
   }
 
   /** lws_callback_on_writable: one writeable() callback when the socket can

@@ -76,6 +76,21 @@ export class Protocol {
   httpBodyCompletion(c: Conn): i32 { return 0; }
   httpWriteable(c: Conn): i32 { return 0; }
   closedHttp(c: Conn): void {}
+  // the client role (connectClient): lws's CLIENT_* callbacks
+  /** CLIENT_FILTER_PRE_ESTABLISH: the server's 101 was accepted; its
+   *  headers are readable (c.header()). Nonzero: refuse (the connection
+   *  errors with "refused by the app"). */
+  clientFilterPreEstablish(c: Conn): i32 { return 0; }
+  /** CLIENT_ESTABLISHED. -1: close. */
+  clientEstablished(c: Conn): i32 { return 0; }
+  /** CLIENT_RECEIVE (isFinalFragment() etc. as for receive). -1: close. */
+  clientReceive(c: Conn, data: usize, len: u32): i32 { return 0; }
+  /** CLIENT_WRITEABLE. -1: close. */
+  clientWriteable(c: Conn): i32 { return 0; }
+  /** CLIENT_CONNECTION_ERROR: the connection never got established (refused,
+   *  unreachable, timed out, a bad or refused handshake): `why` is text (why,
+   *  len), valid during the call. The connection is gone after it. */
+  clientConnectionError(c: Conn, why: usize, len: u32): void {}
   wsiDestroy(c: Conn): void {}
   timer(vh: Vhost): void {}
 }

@@ -13,7 +13,7 @@
 
 import {
   LIM_SIZE, LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES,
-  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, INIT_IMAGE_STORE, INIT_DEFLATE, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, CLOSED_TIMEOUT, VHOST_ANY, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
+  LIM_LOG_LEVEL, LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, INIT_IMAGE_STORE, INIT_DEFLATE, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, CLOSED_TIMEOUT, VHOST_ANY, CONNECT_ERR_TLS, CONNECT_ERR_RESOLVE, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, ACCEPT_OK, ACCEPT_REFUSED, CLOSE_ABORT, CLOSE_GRACEFUL,
   LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG,
 } from "../abi/constants";
 import { sock_listen, sock_keepalive, sock_tls, sock_send, sock_want_writable, sock_pause_rx, sock_close } from "../abi/abi";
@@ -22,13 +22,14 @@ import { txPoolInit, TxQueue, NONE, txFreeBlocks, txTotalBlocks } from "./txpool
 import {
   Conn, CTRL_MAX, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_PORT_WRITABLE, F_RX_PAUSED, F_APP_WANTS_WRITABLE,
-  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE, F_VHOST_BOUND, F_MOUNT,
+  F_ESTABLISHED, F_CLOSE_SENT, F_BUILTIN_IMAGE, F_VHOST_BOUND, F_MOUNT, F_CLIENT, ST_CLIENT_CONNECTING,
+  ST_CLIENT_HANDSHAKE, TM_CONNECT,
 } from "./conn";
 import { mountServer, MOUNT_FILE, MOUNT_CALLBACK } from "./mount";
 import { imageUploadProtocol } from "./image";
 import { Vhost, Protocol } from "./protocol";
 import { runAppSetup } from "./app";
-import { putAscii } from "../util/bytes";
+import { putAscii, putDecimal } from "../util/bytes";
 import { PRE, TIMEOUT_HEAD_MS } from "./limits";
 import { httpRx, httpHeaderBufferCost, httpRxPtr, httpRxSpace, httpWritable } from "../http/server";
 import { wsRx, wsWritable, wsShutdown } from "../ws/server";
@@ -464,6 +465,80 @@ export function accepted(listener: u32, id: u32, tlsVhost: u32): i32 {
   return ACCEPT_OK;
 }
 
+// ---- the client role (src/ws/client.ts) ------------------------------------------------
+
+// The response-head reader, set by the first connectClient: an app that never
+// connects out does not link the client's handshake code (smaller boards).
+let clientRxFn: ((c: Conn, n: u32) => void) | null = null;
+export function setClientRx(fn: (c: Conn, n: u32) => void): void {
+  clientRxFn = fn;
+}
+
+export function maxConnCount(): u32 {
+  return maxConns;
+}
+
+/** A record for a client connection on handle c.id, header buffer h. */
+export function activateClient(c: Conn, h: u32, vh: i32, proto: i32): void {
+  const keepId = c.id;
+  memory.fill(changetype<usize>(c), 0, recordSize);
+  c.id = keepId;
+  c.hdr = h;
+  c.vhost = <u8>vh;
+  c.protocol = <u8>proto;
+  c.flags = F_CLIENT | F_VHOST_BOUND;
+  txq(c).reset();
+  activate(c);
+}
+
+// Why a client connection failed, for clientConnectionError: set just
+// before release, in the record's control area (free by then: it held the
+// expected accept key).
+let whyLen: u32 = 0;
+
+function setWhy(c: Conn, s: string, num: i64 = -1): void {
+  let n = putAscii(ctrlBuf(c), s); // literals under 100 characters
+  if (num >= 0) n += putDecimal(ctrlBuf(c) + n, <u64>num);
+  whyLen = n;
+}
+
+/** Gives up on a client connection that is not established: the app hears
+ *  clientConnectionError(why); the socket is closed. */
+export function failClient(c: Conn, why: string, num: i64 = -1): void {
+  if (logOn(LOG_NOTICE)) {
+    const l = logStart(LOG_NOTICE).s("conn ").u(c.id).s(": client: ").s(why);
+    if (num >= 0) l.u(<u64>num);
+    l.end();
+  }
+  setWhy(c, why, num);
+  closeConn(c, CLOSE_ABORT);
+}
+
+export function connected(id: u32): void {
+  if (id >= maxConns) return;
+  const c = conn(id);
+  if (c.state != ST_CLIENT_CONNECTING) return;
+  c.state = ST_CLIENT_HANDSHAKE;
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": connected; sending the upgrade request").end();
+  if (!flush(c)) {
+    if (c.state != ST_FREE) updatePortWritable(c);
+    return;
+  }
+  updatePortWritable(c);
+  updateRx(c);
+}
+
+export function connectFailed(id: u32, reason: u32): void {
+  if (id >= maxConns) return;
+  const c = conn(id);
+  if (c.state != ST_CLIENT_CONNECTING) return;
+  if (reason == CONNECT_ERR_TLS) setWhy(c, "TLS handshake failed");
+  else if (reason == CONNECT_ERR_RESOLVE) setWhy(c, "host name did not resolve");
+  else setWhy(c, "connect failed, errno ", reason);
+  if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(id).s(": client: ").b(ctrlBuf(c), whyLen).end();
+  release(c); // the port has freed the socket
+}
+
 export function rxBuffer(id: u32): usize {
   if (id >= maxConns) return rxBuf;
   const c = conn(id);
@@ -498,6 +573,11 @@ export function received(id: u32, n: u32): void {
     case ST_WS: case ST_WS_CLOSING:
       wsRx(c, rxBuf, n);
       break;
+    case ST_CLIENT_HANDSHAKE: {
+      const f = clientRxFn;
+      if (f !== null) f(c, n);
+      break;
+    }
     default: // ST_DRAIN_CLOSE: input is discarded
       break;
   }
@@ -595,6 +675,9 @@ function expire(c: Conn): void {
     case TM_CLOSE:
       closeConn(c, CLOSE_ABORT);
       break;
+    case TM_CONNECT:
+      failClient(c, c.state == ST_CLIENT_CONNECTING ? "connect timed out" : "no handshake answer in time");
+      break;
   }
 }
 
@@ -605,6 +688,7 @@ export function shutdown(): u32 {
     const c = conn(i);
     const nx = c.nextActive;
     if (c.state == ST_WS) wsShutdown(c);
+    else if (c.state == ST_CLIENT_CONNECTING || c.state == ST_CLIENT_HANDSHAKE) failClient(c, "shutting down");
     else if (c.state == ST_HTTP_HEAD && c.hdrFill == 0) closeConn(c, CLOSE_ABORT);
     else if (c.state != ST_WS_CLOSING && c.state != ST_DRAIN_CLOSE) closeConn(c, CLOSE_GRACEFUL);
     i = nx;
@@ -762,6 +846,12 @@ function release(c: Conn): void {
   if (wasWs) {
     statWsOpen--;
     proto.closed(c);
+  } else if ((c.flags & F_CLIENT) != 0) {
+    // never established: CLIENT_CONNECTION_ERROR, with the reason set by
+    // the failure (or the peer's close during the handshake)
+    if (whyLen == 0) setWhy(c, st == ST_CLIENT_HANDSHAKE ? "closed by the server during the handshake" : "closed");
+    proto.clientConnectionError(c, ctrlBuf(c), whyLen);
+    whyLen = 0;
   } else {
     httpHandlerOf(c).closedHttp(c);
   }

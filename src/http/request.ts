@@ -744,3 +744,74 @@ export function headerHasToken(buf: usize, head: RequestHead, table: usize, name
   }
   return false;
 }
+
+/** A response head (the client role, RFC 9112 section 4): status-line =
+ *  HTTP-version SP 3DIGIT SP [reason-phrase] CRLF, then the same field
+ *  lines as a request (into `table`, so the header lookups work), then CRLF.
+ *  buf holds exactly the head (headLen bytes, through the empty line).
+ *  Returns the status code (100..599), or ERR_BAD_REQUEST /
+ *  ERR_HEADERS_TOO_LARGE / ERR_VERSION. */
+export function parseStatusHead(buf: usize, headLen: u32, head: RequestHead, table: usize, maxHeaders: u32): i32 {
+  resetHead(head);
+  head.headLen = headLen;
+  if (headLen > HEAD_MAX) return ERR_HEADERS_TOO_LARGE;
+  if (headLen < 16) return ERR_BAD_REQUEST;
+  const major = <u32>load<u8>(buf + 5);
+  const minor = <u32>load<u8>(buf + 7);
+  if (!eqBytes(buf, HTTP_SLASH, 5) || !isDigit(major) || <u32>load<u8>(buf + 6) != 0x2e || !isDigit(minor) ||
+      <u32>load<u8>(buf + 8) != SP) return ERR_BAD_REQUEST;
+  if (major != 0x31) return ERR_VERSION;
+  head.versionMinor = minor == 0x30 ? 0 : 1;
+  let status: i32 = 0;
+  for (let i: u32 = 9; i < 12; i++) {
+    const d = <u32>load<u8>(buf + i);
+    if (!isDigit(d)) return ERR_BAD_REQUEST;
+    status = status * 10 + <i32>(d - 0x30);
+  }
+  if (status < 100 || <u32>load<u8>(buf + 12) != SP && <u32>load<u8>(buf + 12) != CR) return ERR_BAD_REQUEST;
+  let p: u32 = 12;
+  // reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+  while (p < headLen && <u32>load<u8>(buf + p) != CR) {
+    const c = <u32>load<u8>(buf + p);
+    if (c != 0x09 && (c < 0x20 || c == 0x7f)) return ERR_BAD_REQUEST;
+    p++;
+  }
+  if (p + 1 >= headLen || <u32>load<u8>(buf + p + 1) != LF) return ERR_BAD_REQUEST;
+  p += 2;
+  let count: u32 = 0;
+  while (true) {
+    if (p + 2 > headLen) return ERR_BAD_REQUEST;
+    let c = <u32>load<u8>(buf + p);
+    if (c == CR) {
+      if (<u32>load<u8>(buf + p + 1) != LF || p + 2 != headLen) return ERR_BAD_REQUEST;
+      break;
+    }
+    if (isOws(c)) return ERR_BAD_REQUEST; // obs-fold
+    const nStart = p;
+    while (p < headLen && charIs(<u32>load<u8>(buf + p), C_TCHAR)) p++;
+    if (p == nStart || p >= headLen || <u32>load<u8>(buf + p) != COLON) return ERR_BAD_REQUEST;
+    const nLen = p - nStart;
+    p++;
+    while (p < headLen && isOws(<u32>load<u8>(buf + p))) p++;
+    const vStart = p;
+    let vEnd = p;
+    while (p < headLen) {
+      c = <u32>load<u8>(buf + p);
+      if (c == CR) break;
+      if (!charIs(c, C_FIELD)) return ERR_BAD_REQUEST;
+      p++;
+      if (!isOws(c)) vEnd = p;
+    }
+    if (p + 1 >= headLen || <u32>load<u8>(buf + p + 1) != LF) return ERR_BAD_REQUEST;
+    p += 2;
+    if (count >= maxHeaders) return ERR_HEADERS_TOO_LARGE;
+    const e = table + count * HEADER_ENTRY_SIZE;
+    store<u16>(e + HDR_NAME_OFF, <u16>nStart);
+    store<u16>(e + HDR_NAME_LEN, <u16>nLen);
+    store<u16>(e + HDR_VALUE_OFF, <u16>vStart);
+    store<u16>(e + HDR_VALUE_LEN, <u16>(vEnd - vStart));
+    count++;
+    head.headerCount = count;
+  }
+  return status;
+}

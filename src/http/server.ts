@@ -57,7 +57,12 @@ export function httpHeaderBufferCost(): u32 {
 @inline export function rawOf(c: Conn): usize {
   return hdrBase(c.hdr) + RAW_OFF;
 }
-@inline function rawCap(): u32 {
+/** The raw area of header buffer h (before a connection holds it). */
+export function rawOfHdr(h: u32): usize {
+  return hdrBase(h) + RAW_OFF;
+}
+
+@inline export function rawCap(): u32 {
   return hdrBytes - <u32>RAW_OFF;
 }
 
@@ -308,6 +313,11 @@ export function httpWritable(c: Conn): void {
 // ---- output ---------------------------------------------------------------------
 
 const scratch = memory.data(1024);
+/** The response-head scratch (1 KiB), also where the WebSocket handshake
+ *  builds its 101 (never while a response head is being built). */
+export function headScratch(): usize {
+  return scratch;
+}
 
 function reason(status: u32): string {
   switch (status) {

@@ -8,8 +8,9 @@ import { putAscii } from "../util/bytes";
 import {
   Conn, ST_WS, ST_WS_CLOSING, ST_FREE, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, TM_CLOSE,
   F_APP_WANTS_WRITABLE, F_CLOSE_SENT, F_CLOSE_RCVD, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_ESTABLISHED,
-  F_DEFLATE, F_RX_COMPRESSED,
+  F_DEFLATE, F_RX_COMPRESSED, F_CLIENT,
 } from "../core/conn";
+import { random_fill } from "../abi/abi";
 import {
   send, closeConn, closeAfterFlush, setTimer, clearTimer, ctrlBuf, protocolOf, vhostOf, markEstablished,
   updatePortWritable, maxMessage, hdrGive, statRxMessages, statTxMessages, txPending,
@@ -21,7 +22,7 @@ import { unmask } from "./mask";
 import { utf8Step, UTF8_ACCEPT, UTF8_REJECT } from "./utf8";
 import { wsAcceptKey, wsKeyValid, WS_ACCEPT_LEN } from "./accept";
 import { RequestHead, METHOD_GET, headerValuePtr, headerValueLen } from "../http/request";
-import { rawOf, tableOf, httpFail, headOf, headerIs } from "../http/server";
+import { rawOf, tableOf, httpFail, headOf, headerIs, headScratch } from "../http/server";
 import {
   negotiateDeflate, inflateStep, deflateStep, zConsumed, zProduced, zRxArea, zTxArea, isDataError, logCodecError,
 } from "./deflate";
@@ -52,7 +53,6 @@ const H_VERSION = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,
 const H_KEY = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x6b,0x65,0x79]); // sec-websocket-key
 const H_PROTOCOL = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x70,0x72,0x6f,0x74,0x6f,0x63,0x6f,0x6c]); // sec-websocket-protocol
 
-const hs = memory.data(512);
 
 function isOws(b: u8): bool {
   return b == 0x20 || b == 0x09;
@@ -143,6 +143,7 @@ export function wsHandshake(c: Conn, head: RequestHead): void {
     return;
   }
   // 101 Switching Protocols
+  const hs = headScratch(); // the 101 is built where response heads are (1 KiB)
   let w: u32 = putAscii(hs, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
   wsAcceptKey(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx), hs + w);
   w += WS_ACCEPT_LEN;
@@ -257,7 +258,10 @@ function earlyChecks(c: Conn, h: usize): bool {
   }
   if ((op > 2 && op < 8) || op > 10) return fail(c, CLOSE_PROTOCOL_ERROR, "reserved opcode");
   if (op >= 8 && ((b0 & 0x80) == 0 || (b1 & 0x7f) > 125)) return fail(c, CLOSE_PROTOCOL_ERROR, "fragmented or long control frame");
-  if ((b1 & 0x80) == 0) return fail(c, CLOSE_PROTOCOL_ERROR, "unmasked client frame");
+  // section 5.1: clients mask every frame, servers none
+  if ((c.flags & F_CLIENT) == 0) {
+    if ((b1 & 0x80) == 0) return fail(c, CLOSE_PROTOCOL_ERROR, "unmasked client frame");
+  } else if ((b1 & 0x80) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "masked server frame");
   if (op < 8 && c.state == ST_WS) {
     const open = (c.flags & F_RX_MSG_OPEN) != 0;
     if (op == 0 && !open) return fail(c, CLOSE_PROTOCOL_ERROR, "continuation without a message");
@@ -282,7 +286,7 @@ function frameHeader(c: Conn, h: usize): bool {
     m = h + 10;
     if ((len >> 63) != 0) return fail(c, CLOSE_PROTOCOL_ERROR, "64-bit length with the top bit set");
   } else len = <u64>l7;
-  c.wsMask = load<u32>(m);
+  c.wsMask = (b1 & 0x80) != 0 ? load<u32>(m) : 0; // 0: nothing to unmask (a server's frame)
   c.wsPhase = 0;
   c.wsOpcode = op;
   c.wsFin = <u8>(b0 >> 7);
@@ -327,7 +331,7 @@ function frameHeader(c: Conn, h: usize): bool {
 
 /** Unmasks, validates and delivers `take` payload bytes at p. */
 function payload(c: Conn, p: usize, take: u32): bool {
-  if (take > 0) c.wsPhase = unmask(p, take, c.wsMask, c.wsPhase);
+  if (take > 0 && c.wsMask != 0) c.wsPhase = unmask(p, take, c.wsMask, c.wsPhase);
   c.wsFrameLeft -= take;
   const frameDone = c.wsFrameLeft == 0;
   if (frameDone) c.wsRx = WR_HEADER;
@@ -381,7 +385,8 @@ function deliver(c: Conn, p: usize, take: u32, last: bool): bool {
   c.rxRemaining = <u32>(c.wsFrameLeft > 0xffffffff ? 0xffffffff : c.wsFrameLeft);
   c.rxBinary = c.wsMsgOpcode == OP_BINARY ? 1 : 0;
   if (last) service.statRxMessages++;
-  const r = protocolOf(c).receive(c, p, take);
+  const proto = protocolOf(c);
+  const r = (c.flags & F_CLIENT) != 0 ? proto.clientReceive(c, p, take) : proto.receive(c, p, take);
   c.rxFirst = 0;
   if (c.state == ST_FREE) return false;
   if (r != 0) {
@@ -475,9 +480,34 @@ export function wsShutdown(c: Conn): void {
 
 // ---- send ----------------------------------------------------------------------------
 
-/** A whole control frame (payload <= 125) from any memory. */
+// Masking keys for the client role (section 5.3: unpredictable, a new one
+// per frame): drawn from the port's random source 16 at a time.
+const maskPool = memory.data(64);
+let maskLeft: u32 = 0;
+
+function nextMask(): u32 {
+  if (maskLeft == 0) {
+    random_fill(maskPool, 64);
+    maskLeft = 16;
+  }
+  maskLeft--;
+  return load<u32>(maskPool + (maskLeft << 2));
+}
+
+/** A whole control frame (payload <= 125) from any memory; masked on a
+ *  client connection. */
 function sendFrame(c: Conn, op: u8, data: usize, len: u32): bool {
   store<u8>(ctl, 0x80 | op);
+  if ((c.flags & F_CLIENT) != 0) {
+    store<u8>(ctl + 1, <u8>(0x80 | len));
+    const key = nextMask();
+    store<u32>(ctl + 2, key);
+    if (len > 0) {
+      memory.copy(ctl + 6, data, len);
+      unmask(ctl + 6, len, key, 0);
+    }
+    return send(c, ctl, 6 + len);
+  }
   store<u8>(ctl + 1, <u8>len);
   if (len > 0) memory.copy(ctl + 2, data, len);
   return send(c, ctl, 2 + len);
@@ -493,8 +523,13 @@ export const WRITE_HTTP_FINAL: u32 = 4;
 /** Builds a frame header ending at `end` (the payload's start) and updates
  *  the fragment state. Returns the header length, or -1 when the connection
  *  is not open for writing or `kind` breaks the fragment sequence. */
-function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bool = false): i32 {
+function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bool = false, maskKey: u32 = 0): i32 {
   if (c.state != ST_WS) return -1;
+  const client = (c.flags & F_CLIENT) != 0;
+  if (client) {
+    store<u32>(end - 4, maskKey); // the masking key sits right before the payload
+    end -= 4;
+  }
   const open = (c.flags & F_TX_FRAG_OPEN) != 0;
   let op: u32;
   if (kind == WRITE_CONTINUATION) {
@@ -518,6 +553,10 @@ function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bo
     store<u64>(end - 8, bswap<u64>(<u64>len));
   }
   store<u8>(end - hl, <u8>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op));
+  if (client) {
+    store<u8>(end - hl + 1, load<u8>(end - hl + 1) | 0x80);
+    hl += 4;
+  }
   if (fin) {
     c.flags &= ~F_TX_FRAG_OPEN;
     service.statTxMessages++;
@@ -530,16 +569,34 @@ function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bo
  *  header and payload go out in one send without a copy. Returns len or -1. */
 export function wsWrite(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
   if ((c.flags & F_DEFLATE) != 0) return wsWriteDeflate(c, buf, len, kind, fin);
+  if ((c.flags & F_CLIENT) != 0) return wsWriteMasked(c, buf, len, kind, fin, true);
   const hl = putHeader(c, buf, len, kind, fin);
   if (hl < 0) return -1;
   if (!send(c, buf - hl, <u32>hl + len)) return -1;
   return <i32>len;
 }
 
+/** A client's frame: the payload is masked in place for the send (which
+ *  copies it, to the socket or the output queue) and unmasked again, so the
+ *  app's buffer comes back as it was. pre: PRE headroom before buf. */
+function wsWriteMasked(c: Conn, buf: usize, len: u32, kind: u32, fin: bool, pre: bool): i32 {
+  const key = nextMask();
+  const h = pre ? buf : ctl + 16;
+  const hl = putHeader(c, h, len, kind, fin, false, key);
+  if (hl < 0) return -1;
+  if (len > 0) unmask(buf, len, key, 0);
+  let ok: bool;
+  if (pre) ok = send(c, buf - hl, <u32>hl + len);
+  else ok = send(c, h - hl, <u32>hl) && (len == 0 || send(c, buf, len));
+  if (len > 0) unmask(buf, len, key, 0);
+  return ok ? <i32>len : -1;
+}
+
 /** As wsWrite, for a buffer without PRE headroom: header and payload go out
  *  as two sends (still no copy). */
 export function wsWriteNoPre(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i32 {
   if ((c.flags & F_DEFLATE) != 0) return wsWriteDeflate(c, buf, len, kind, fin);
+  if ((c.flags & F_CLIENT) != 0) return wsWriteMasked(c, buf, len, kind, fin, false);
   const h = ctl + 16;
   const hl = putHeader(c, h, len, kind, fin);
   if (hl < 0) return -1;
@@ -588,7 +645,8 @@ function wsWriteDeflate(c: Conn, buf: usize, len: u32, kind: u32, fin: bool): i3
 export function wsWritable(c: Conn, drained: bool): void {
   if ((c.flags & F_APP_WANTS_WRITABLE) == 0 && !drained) return;
   c.flags &= ~F_APP_WANTS_WRITABLE;
-  const r = protocolOf(c).writeable(c);
+  const proto = protocolOf(c);
+  const r = (c.flags & F_CLIENT) != 0 ? proto.clientWriteable(c) : proto.writeable(c);
   if (c.state == ST_FREE) return;
   if (r != 0) appClose(c);
 }

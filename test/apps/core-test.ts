@@ -3,7 +3,7 @@
 import {
   Protocol, Vhost, Conn, createVhost, PRE, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP,
   WRITE_HTTP_FINAL, METHOD_POST, callbackOnWritableAllProtocol, putAscii, putDecimal,
-  setLogEmit, logEmitPort, LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO,
+  setLogEmit, logEmitPort, LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, connectClient, bytesEqualAscii,
 } from "../../src/mote";
 
 const out = memory.data(PRE + 8192);
@@ -244,6 +244,104 @@ class LogStats extends Protocol {
   }
 }
 
+// The client role (connectClient): GET /connect/PORT/PATH makes the server
+// connect to 127.0.0.1:PORT as a WebSocket client asking for PATH with the
+// subprotocol "mote-client-test"; the client sends "hello from mote",
+// echoes what it receives (fragments as they come), closes on "bye", and
+// logs its events, which GET /clientlog returns.
+const clientLog = memory.data(2048);
+let clientLogLen: u32 = 0;
+function clog(s: string, p: usize = 0, n: u32 = 0): void {
+  if (clientLogLen + <u32>s.length + n + 1 > 2048) clientLogLen = 0; // wraps
+  clientLogLen += putAscii(clientLog + clientLogLen, s);
+  memory.copy(clientLog + clientLogLen, p, n);
+  clientLogLen += n;
+  store<u8>(clientLog + clientLogLen++, 0x0a);
+}
+const clientMsg = memory.data(PRE + 64);
+
+class ClientTest extends Protocol {
+  constructor() { super("mote-client-test", 0); }
+  clientEstablished(c: Conn): i32 {
+    clog("established");
+    const n = putAscii(clientMsg + PRE, "hello from mote");
+    return c.write(clientMsg + PRE, n, WRITE_TEXT) < 0 ? -1 : 0;
+  }
+  clientReceive(c: Conn, data: usize, len: u32): i32 {
+    clog(c.isFirstFragment() ? (c.frameIsBinary() ? "rx binary " : "rx text ") : "rx more ", data, len < 40 ? len : 40);
+    if (c.isFirstFragment() && c.isFinalFragment() && len == 3 && bytesEqualAscii(data, 3, "bye")) return -1;
+    const kind = c.isFirstFragment() ? (c.frameIsBinary() ? WRITE_BINARY : WRITE_TEXT) : WRITE_CONTINUATION;
+    return c.writeFrom(data, len, kind, c.isFinalFragment()) < 0 ? -1 : 0;
+  }
+  clientConnectionError(c: Conn, why: usize, len: u32): void {
+    clog("error: ", why, len);
+  }
+  closed(c: Conn): void {
+    clog("closed");
+  }
+}
+
+// Autobahn's fuzzingserver (test/conformance/autobahn-client.test.ts): echo
+// every message, ask for no subprotocol.
+class AutobahnClient extends Protocol {
+  constructor() { super("autobahn-client", 0); }
+  clientReceive(c: Conn, data: usize, len: u32): i32 {
+    const kind = c.isFirstFragment() ? (c.frameIsBinary() ? WRITE_BINARY : WRITE_TEXT) : WRITE_CONTINUATION;
+    return c.writeFrom(data, len, kind, c.isFinalFragment()) < 0 ? -1 : 0;
+  }
+  clientConnectionError(c: Conn, why: usize, len: u32): void {
+    clog("error: ", why, len);
+    autobahnDone++;
+  }
+  closed(c: Conn): void {
+    autobahnDone++;
+  }
+}
+
+let autobahnProto: AutobahnClient | null = null;
+let autobahnDone: u32 = 0; // connections of AutobahnClient finished (closed or failed): GET /clientdone
+let clientProto: ClientTest | null = null;
+let testVhost: Vhost | null = null;
+
+class ClientControl extends Protocol {
+  constructor() { super("client-control", 0); }
+  http(c: Conn): i32 {
+    if (c.pathIs("/clientdone")) {
+      const r = putDecimal(out, autobahnDone);
+      c.httpRespond(200, "text/plain", r);
+      c.write(out, r, WRITE_HTTP_FINAL);
+      return 0;
+    }
+    if (c.pathIs("/clientlog")) {
+      c.httpRespond(200, "text/plain", clientLogLen);
+      c.write(clientLog, clientLogLen, WRITE_HTTP_FINAL);
+      return 0;
+    }
+    // /connect/PORT/PATH, /autobahn/PORT/CASE (CASE: a number, or "report")
+    const p = c.pathPtr();
+    const n = c.pathLen();
+    const autobahn = c.pathLen() > 10 && bytesEqualAscii(p, 10, "/autobahn/");
+    let i: u32 = autobahn ? 10 : 9;
+    let port: u32 = 0;
+    while (i < n && load<u8>(p + i) >= 0x30 && load<u8>(p + i) <= 0x39) port = port * 10 + (load<u8>(p + i++) - 0x30);
+    let path = "/";
+    if (i < n) path = String.UTF8.decodeUnsafe(p + i, n - i); // a test app may allocate; the core does not
+    if (c.queryLen() > 0) path += "?" + String.UTF8.decodeUnsafe(c.queryPtr(), c.queryLen());
+    let cc: Conn | null;
+    if (autobahn) {
+      const what = path.substring(1);
+      const target = what == "report" ? "/updateReports?agent=mote" : "/runCase?case=" + what + "&agent=mote";
+      cc = connectClient(testVhost!, autobahnProto!, "127.0.0.1", port, target, false, "");
+    } else {
+      cc = connectClient(testVhost!, clientProto!, "127.0.0.1", port, path);
+    }
+    const r = putAscii(out, cc === null ? "refused\n" : "connecting\n");
+    c.httpRespond(cc === null ? 503 : 200, "text/plain", r);
+    c.write(out, r, WRITE_HTTP_FINAL);
+    return 0;
+  }
+}
+
 export function setup(): void {
   setLogEmit(countingEmit);
   // TCP keepalive as an lws app sets it (ka_time, ka_probes, ka_interval);
@@ -265,6 +363,14 @@ export function setup(): void {
   vh.mountCallback("/api", "api");
   vh.addProtocol(new LogStats());
   vh.mountCallback("/logstats", "logstats");
+  testVhost = vh;
+  clientProto = vh.addProtocol(new ClientTest()) as ClientTest;
+  vh.addProtocol(new ClientControl());
+  autobahnProto = vh.addProtocol(new AutobahnClient()) as AutobahnClient;
+  vh.mountCallback("/connect", "client-control");
+  vh.mountCallback("/autobahn", "client-control");
+  vh.mountCallback("/clientlog", "client-control");
+  vh.mountCallback("/clientdone", "client-control");
   createVhost("alpha.test", 7681).addAlias("*.alpha.test").addProtocol(new Named());
   createVhost("beta.test", 7681).addProtocol(new Named());
 }

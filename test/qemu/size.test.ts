@@ -76,3 +76,26 @@ test("an overrun names the part that grew", () => {
   expect(over[0]).toMatch(/^flash \d+ B exceeds the budget/);
   expect(over[0]).toMatch(/grew: lwip /);
 });
+
+// Linear memory: the module's static data plus the tables init takes from the
+// board's limits must fit boards/mps2-an386.json's wasm.memoryBytes (one
+// 64 KiB page); the board traps in mote_init otherwise. Measured in Node on
+// the board's own module build, with the board's limits, and with 1 KiB
+// kept free so that a small addition fails here, not on the board.
+describe.each(["app/demo.ts", "test/apps/core-test.ts"])("%s on the board's linear memory", (app) => {
+  test("static data + tables fit wasm.memoryBytes with 1 KiB to spare", async () => {
+    const { Host } = await import("../unit/host");
+    const { buildWasm, appName } = await import("../../tools/build");
+    const fs = await import("fs");
+    const wasm = buildWasm({ board: "mps2-an386", app, quiet: true } as any, path.join(ROOT, "build/mps2-an386", appName(app)));
+    const l = board.limits;
+    const h = await Host.create(fs.readFileSync(wasm), {
+      maxConns: l.maxConnections as number, rxBuf: l.rxBufferBytes, hdrPool: l.httpHeaderPool, hdrBytes: l.httpHeaderBytes,
+      txBlocks: l.txBlocks, txBlockBytes: l.txBlockBytes, maxMessage: l.maxMessageBytes,
+    });
+    const top = h.heapProbe();
+    const cap = board.wasm!.memoryBytes;
+    console.log(`linear memory (mps2-an386, ${app}): ${top} B in use after init of ${cap} B (${cap - top} B free)`);
+    expect(top + 1024).toBeLessThanOrEqual(cap);
+  });
+});

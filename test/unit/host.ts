@@ -144,6 +144,10 @@ export class Host {
   listens: number[] = [];
   keepalives: { listener: number; timeS: number; probes: number; intervalS: number }[] = [];
   tlsCalls: TlsCall[] = [];
+  /** sock_connect calls (the client role): host, port, flags, the handle given. */
+  connects: { host: string; port: number; flags: number; id: number }[] = [];
+  /** sock_connect answers this negative errno instead (0: connect). */
+  connectFails = 0;
   private tls = false;
   /** Open DEFLATE codecs by connection (z_open .. z_close). */
   codecs = new Map<number, HostCodec>();
@@ -191,6 +195,15 @@ export class Host {
         }
         this.tlsCalls.push({ listener, vhost, opts });
         return 0;
+      },
+      sock_connect: (ptr: number, len: number, port: number, flags: number) => {
+        const host = Buffer.from(this.bytes(ptr, len)).toString("utf8");
+        if (this.connectFails) return this.connectFails;
+        let id = 0;
+        while (this.conns.has(id)) id++;
+        this.conns.set(id, new FakeConn(id));
+        this.connects.push({ host, port, flags, id });
+        return id;
       },
       sock_keepalive: (listener: number, timeS: number, probes: number, intervalS: number) => {
         this.keepalives.push({ listener, timeS, probes, intervalS });
@@ -312,6 +325,17 @@ export class Host {
       return null;
     }
     return c;
+  }
+
+  /** The port's report that a client connection is up. */
+  connected(c: FakeConn): void {
+    this.ex.mote_connected(c.id);
+  }
+
+  /** The port's report that a client connection failed (errno). */
+  connectFailed(c: FakeConn, reason: number): void {
+    this.conns.delete(c.id);
+    this.ex.mote_connect_failed(c.id, reason);
   }
 
   /** Delivers bytes as the port would: into mote_rx_buffer, at most

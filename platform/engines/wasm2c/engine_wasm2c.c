@@ -162,6 +162,7 @@ static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
 u32 Z_envZ_sock_listen(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_tls(struct Z_env_instance_t *, u32, u32, u32, u32);
+u32 Z_envZ_sock_connect(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_send(struct Z_env_instance_t *, u32, u32, u32);
 void Z_envZ_sock_want_writable(struct Z_env_instance_t *, u32, u32);
 void Z_envZ_sock_pause_rx(struct Z_env_instance_t *, u32, u32);
@@ -194,6 +195,12 @@ u32 Z_envZ_sock_tls(struct Z_env_instance_t *e, u32 listener, u32 vhost, u32 opt
   (void)e;
   const uint8_t *o = host_ptr(opts, opts_len, "sock_tls");
   return (u32)port_sock_tls(listener, vhost, o, opts_len);
+}
+
+u32 Z_envZ_sock_connect(struct Z_env_instance_t *e, u32 host, u32 host_len, u32 port, u32 flags) {
+  (void)e;
+  const char *h = (const char *)host_ptr(host, host_len, "sock_connect");
+  return (u32)port_sock_connect(h, host_len, port, flags);
 }
 
 u32 Z_envZ_sock_send(struct Z_env_instance_t *e, u32 conn, u32 ptr, u32 len) {
@@ -376,6 +383,16 @@ int mote_engine_received(uint32_t conn, uint32_t n) {
 
 int mote_engine_writable(uint32_t conn) {
   ENGINE_CALL(Z_coreZ_mote_writable(&inst, conn));
+  return 0;
+}
+
+int mote_engine_connected(uint32_t conn) {
+  ENGINE_CALL(Z_coreZ_mote_connected(&inst, conn));
+  return 0;
+}
+
+int mote_engine_connect_failed(uint32_t conn, uint32_t reason) {
+  ENGINE_CALL(Z_coreZ_mote_connect_failed(&inst, conn, reason));
   return 0;
 }
 

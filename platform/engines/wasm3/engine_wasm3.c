@@ -73,7 +73,7 @@ void mote_engine_debug_fault(uint32_t n) {
 
 enum {
   X_ABI_VERSION, X_LIMITS_PTR, X_INIT, X_RX_BUFFER, X_RX_SPACE, X_ACCEPTED,
-  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_HEAP_PROBE, X_COUNT
+  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_HEAP_PROBE, X_CONNECTED, X_CONNECT_FAILED, X_COUNT
 };
 /* Each export of src/abi/abi.ts with its number of i32 arguments and results. */
 static const struct {
@@ -84,6 +84,7 @@ static const struct {
     [X_INIT] = {"mote_init", 1, 1},               [X_RX_BUFFER] = {"mote_rx_buffer", 1, 1},
     [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 3, 1},
     [X_RECEIVED] = {"mote_received", 2, 0},       [X_WRITABLE] = {"mote_writable", 1, 0},
+    [X_CONNECTED] = {"mote_connected", 1, 0},     [X_CONNECT_FAILED] = {"mote_connect_failed", 2, 0},
     [X_CLOSED] = {"mote_closed", 2, 0},           [X_TICK] = {"mote_tick", 1, 1},
     [X_SHUTDOWN] = {"mote_shutdown", 0, 1}, [X_HEAP_PROBE] = {"mote_heap_probe", 0, 1},
 };
@@ -168,6 +169,16 @@ static m3ApiRawFunction(imp_sock_keepalive) {
   m3ApiGetArg(uint32_t, probes);
   m3ApiGetArg(uint32_t, interval_s);
   m3ApiReturn(port_sock_keepalive(listener, time_s, probes, interval_s));
+}
+
+static m3ApiRawFunction(imp_sock_connect) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, host);
+  m3ApiGetArg(uint32_t, host_len);
+  m3ApiGetArg(uint32_t, port);
+  m3ApiGetArg(uint32_t, flags);
+  CHECKED(h, const char *, host, host_len, "sock_connect");
+  m3ApiReturn(port_sock_connect(h, host_len, port, flags));
 }
 
 static m3ApiRawFunction(imp_sock_tls) {
@@ -352,6 +363,7 @@ static const struct {
     {"sock_listen", "i(iiii)", imp_sock_listen},
     {"sock_keepalive", "i(iiii)", imp_sock_keepalive},
     {"sock_tls", "i(iiii)", imp_sock_tls},
+    {"sock_connect", "i(iiii)", imp_sock_connect},
     {"sock_send", "i(iii)", imp_sock_send},
     {"sock_want_writable", "v(ii)", imp_sock_want_writable},
     {"sock_pause_rx", "v(ii)", imp_sock_pause_rx},
@@ -583,6 +595,8 @@ int mote_engine_received(uint32_t conn, uint32_t n) { return call(X_RECEIVED, co
 int mote_engine_writable(uint32_t conn) { return call(X_WRITABLE, conn, 0, NULL); }
 
 int mote_engine_closed(uint32_t conn, uint32_t reason) { return call(X_CLOSED, conn, reason, NULL); }
+int mote_engine_connected(uint32_t conn) { return call(X_CONNECTED, conn, 0, NULL); }
+int mote_engine_connect_failed(uint32_t conn, uint32_t reason) { return call(X_CONNECT_FAILED, conn, reason, NULL); }
 
 int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms) { return call(X_TICK, now_ms, 0, next_ms); }
 
