@@ -233,6 +233,38 @@ let elemLen: u32 = 0;
 /** Parses a complete head buf[0, headLen) (as delimited by scanHeadEnd) into
  *  `head` and the header table at `table` (room for maxHeaders entries).
  *  Returns HEAD_OK or -400 / -431 / -501 / -505. */
+/** One field line at p (not the empty line that ends the head), into the
+ *  table entry e: field-name = token, then ':' with no whitespace before it
+ *  (RFC 9112 §5.1); OWS field-value OWS, the value VCHAR / obs-text / SP /
+ *  HTAB (CTLs such as NUL, a bare LF or DEL are errors); then CRLF. Leading
+ *  whitespace (obs-fold, or whitespace between the start line and the first
+ *  field, §2.2, §5.2) is rejected. Returns the offset after the line's
+ *  CRLF, or ERR_BAD_REQUEST. */
+function fieldLine(buf: usize, p: u32, headLen: u32, e: usize): i32 {
+  if (isOws(<u32>load<u8>(buf + p))) return ERR_BAD_REQUEST;
+  const nStart = p;
+  while (p < headLen && charIs(<u32>load<u8>(buf + p), C_TCHAR)) p++;
+  if (p == nStart || p >= headLen || <u32>load<u8>(buf + p) != COLON) return ERR_BAD_REQUEST;
+  const nLen = p - nStart;
+  p++;
+  while (p < headLen && isOws(<u32>load<u8>(buf + p))) p++;
+  const vStart = p;
+  let vEnd = p;
+  while (p < headLen) {
+    const c = <u32>load<u8>(buf + p);
+    if (c == CR) break;
+    if (!charIs(c, C_FIELD)) return ERR_BAD_REQUEST;
+    p++;
+    if (!isOws(c)) vEnd = p;
+  }
+  if (p + 1 >= headLen || <u32>load<u8>(buf + p + 1) != LF) return ERR_BAD_REQUEST;
+  store<u16>(e + HDR_NAME_OFF, <u16>nStart);
+  store<u16>(e + HDR_NAME_LEN, <u16>nLen);
+  store<u16>(e + HDR_VALUE_OFF, <u16>vStart);
+  store<u16>(e + HDR_VALUE_LEN, <u16>(vEnd - vStart));
+  return <i32>(p + 2);
+}
+
 export function parseHead(buf: usize, headLen: u32, head: RequestHead, table: usize, maxHeaders: u32): i32 {
   resetHead(head);
   head.headLen = headLen;
@@ -285,47 +317,24 @@ export function parseHead(buf: usize, headLen: u32, head: RequestHead, table: us
   let count: u32 = 0;
   while (true) {
     if (p + 2 > headLen) return ERR_BAD_REQUEST;
-    let c = <u32>load<u8>(buf + p);
+    const c = <u32>load<u8>(buf + p);
     if (c == CR) {
       if (<u32>load<u8>(buf + p + 1) != LF || p + 2 != headLen) return ERR_BAD_REQUEST;
       break;
     }
-    // obs-fold, or whitespace between the request line and the first field
-    // (RFC 9112 §2.2, §5.2): rejected.
-    if (isOws(c)) return ERR_BAD_REQUEST;
-
-    // field-name = token, then ':' with no whitespace before it (RFC 9112 §5.1)
-    const nStart = p;
-    while (p < headLen && charIs(<u32>load<u8>(buf + p), C_TCHAR)) p++;
-    if (p == nStart || p >= headLen || <u32>load<u8>(buf + p) != COLON) return ERR_BAD_REQUEST;
-    const nLen = p - nStart;
-    p++;
-
-    // OWS field-value OWS: VCHAR / obs-text / SP / HTAB; CTLs (NUL, bare LF, DEL ...) are errors
-    while (p < headLen && isOws(<u32>load<u8>(buf + p))) p++;
-    const vStart = p;
-    let vEnd = p;
-    while (p < headLen) {
-      c = <u32>load<u8>(buf + p);
-      if (c == CR) break;
-      if (!charIs(c, C_FIELD)) return ERR_BAD_REQUEST;
-      p++;
-      if (!isOws(c)) vEnd = p;
-    }
-    if (p + 1 >= headLen || <u32>load<u8>(buf + p + 1) != LF) return ERR_BAD_REQUEST;
-    p += 2;
-
     if (count >= maxHeaders) return ERR_HEADERS_TOO_LARGE;
     const e = table + count * HEADER_ENTRY_SIZE;
-    store<u16>(e + HDR_NAME_OFF, <u16>nStart);
-    store<u16>(e + HDR_NAME_LEN, <u16>nLen);
-    store<u16>(e + HDR_VALUE_OFF, <u16>vStart);
-    store<u16>(e + HDR_VALUE_LEN, <u16>(vEnd - vStart));
+    const next = fieldLine(buf, p, headLen, e);
+    if (next < 0) return next;
+    p = <u32>next;
     count++;
     head.headerCount = count;
 
+    const nStart = <u32>load<u16>(e + HDR_NAME_OFF);
+    const nLen = <u32>load<u16>(e + HDR_NAME_LEN);
+    const vStart = <u32>load<u16>(e + HDR_VALUE_OFF);
     const v = buf + vStart;
-    const vLen = vEnd - vStart;
+    const vLen = <u32>load<u16>(e + HDR_VALUE_LEN);
     switch (headerId(buf + nStart, nLen)) {
       case HDR_HOST: {
         // RFC 9112 §3.2: exactly one Host, with a valid uri-host [":" port]
@@ -781,35 +790,15 @@ export function parseStatusHead(buf: usize, headLen: u32, head: RequestHead, tab
   let count: u32 = 0;
   while (true) {
     if (p + 2 > headLen) return ERR_BAD_REQUEST;
-    let c = <u32>load<u8>(buf + p);
+    const c = <u32>load<u8>(buf + p);
     if (c == CR) {
       if (<u32>load<u8>(buf + p + 1) != LF || p + 2 != headLen) return ERR_BAD_REQUEST;
       break;
     }
-    if (isOws(c)) return ERR_BAD_REQUEST; // obs-fold
-    const nStart = p;
-    while (p < headLen && charIs(<u32>load<u8>(buf + p), C_TCHAR)) p++;
-    if (p == nStart || p >= headLen || <u32>load<u8>(buf + p) != COLON) return ERR_BAD_REQUEST;
-    const nLen = p - nStart;
-    p++;
-    while (p < headLen && isOws(<u32>load<u8>(buf + p))) p++;
-    const vStart = p;
-    let vEnd = p;
-    while (p < headLen) {
-      c = <u32>load<u8>(buf + p);
-      if (c == CR) break;
-      if (!charIs(c, C_FIELD)) return ERR_BAD_REQUEST;
-      p++;
-      if (!isOws(c)) vEnd = p;
-    }
-    if (p + 1 >= headLen || <u32>load<u8>(buf + p + 1) != LF) return ERR_BAD_REQUEST;
-    p += 2;
     if (count >= maxHeaders) return ERR_HEADERS_TOO_LARGE;
-    const e = table + count * HEADER_ENTRY_SIZE;
-    store<u16>(e + HDR_NAME_OFF, <u16>nStart);
-    store<u16>(e + HDR_NAME_LEN, <u16>nLen);
-    store<u16>(e + HDR_VALUE_OFF, <u16>vStart);
-    store<u16>(e + HDR_VALUE_LEN, <u16>(vEnd - vStart));
+    const next = fieldLine(buf, p, headLen, table + count * HEADER_ENTRY_SIZE);
+    if (next < 0) return next;
+    p = <u32>next;
     count++;
     head.headerCount = count;
   }

@@ -44,8 +44,14 @@ class Syslogd {
       await sleep(20);
     }
   }
-  stop(): void {
-    this.proc.kill("SIGKILL");
+  /** Kills the receiver and waits until it is gone (until then its socket
+   *  still takes datagrams), then removes the socket file. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const gone = new Promise((r) => this.proc.once("exit", r));
+      this.proc.kill("SIGKILL");
+      await gone;
+    }
     fs.rmSync(this.sock, { force: true });
   }
 }
@@ -72,8 +78,8 @@ if (!ON_BOARD) {
       await d.waitFor(new RegExp(`^<158>${stamp} mote-sim\\[${pid}\\]: conn \\d+: GET /$`));
       expect(s.stderr).toBe(""); // nothing on stderr
       // the syslog daemon restarts: lines meanwhile are counted, then reported
-      d.stop();
-      await fetch(`${s.url}/`); // logs "accepted", "GET /", ... at info
+      await d.stop();
+      await fetch(`${s.url}/`); // logs "GET /" at info: nobody reads it
       await sleep(200);
       const d2 = new Syslogd(d.sock);
       await d2.ready();
@@ -81,10 +87,10 @@ if (!ON_BOARD) {
       const dropped = await d2.waitFor(new RegExp(`^<156>${stamp} mote-sim\\[${pid}\\]: syslog: (\\d+) lines dropped`));
       expect(parseInt(/(\d+) lines dropped/.exec(dropped)![1], 10)).toBeGreaterThan(0);
       await d2.waitFor(/: conn \d+: GET \/$/);
-      d2.stop();
+      await d2.stop();
     } finally {
       expect((await s.stop()).code).toBe(0);
-      d.stop();
+      await d.stop();
     }
   }, 30000);
 

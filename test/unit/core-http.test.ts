@@ -3,32 +3,11 @@
 // every byte.
 import { testHost } from "./core";
 import { Host, FakeConn } from "./host";
+import { responses } from "./responses";
 
 function statusOf(b: Buffer | string): number {
   const m = /^HTTP\/1\.[01] (\d{3}) /.exec(b.toString());
   return m ? parseInt(m[1], 10) : -1;
-}
-
-/** Splits raw HTTP/1.1 responses (Content-Length framed, or until the end). */
-function responses(b: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
-  const out = [];
-  let s = b.toString("latin1");
-  while (s.length) {
-    const end = s.indexOf("\r\n\r\n");
-    if (end < 0) throw new Error(`truncated response: ${JSON.stringify(s)}`);
-    const lines = s.slice(0, end).split("\r\n");
-    const status = parseInt(lines[0].split(" ")[1], 10);
-    const headers: Record<string, string> = {};
-    for (const l of lines.slice(1)) {
-      const i = l.indexOf(":");
-      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-    }
-    s = s.slice(end + 4);
-    let len = headers["content-length"] !== undefined ? parseInt(headers["content-length"], 10) : status === 100 ? 0 : s.length;
-    out.push({ status, headers, body: s.slice(0, len) });
-    s = s.slice(len);
-  }
-  return out;
 }
 
 let h: Host;

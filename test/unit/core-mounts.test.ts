@@ -9,26 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { testHost } from "./core";
 import { Host } from "./host";
+import { responses, Response } from "./responses";
 
-type Resp = { status: number; headers: Record<string, string>; body: string };
-
-function parse(b: Buffer): Resp[] {
-  const out: Resp[] = [];
-  let s = b.toString("latin1");
-  while (s.length) {
-    const end = s.indexOf("\r\n\r\n");
-    if (end < 0) throw new Error(`truncated response: ${JSON.stringify(s)}`);
-    const lines = s.slice(0, end).split("\r\n");
-    const status = parseInt(lines[0].split(" ")[1], 10);
-    const headers: Record<string, string> = {};
-    for (const l of lines.slice(1)) headers[l.slice(0, l.indexOf(":")).toLowerCase()] = l.slice(l.indexOf(":") + 1).trim();
-    s = s.slice(end + 4);
-    const len = status === 304 || headers["content-length"] === undefined ? 0 : parseInt(headers["content-length"], 10);
-    out.push({ status, headers, body: s.slice(0, len) });
-    s = s.slice(len);
-  }
-  return out;
-}
+type Resp = Response;
+const parse = responses;
 
 const WWW = path.resolve(__dirname, "../apps/www");
 const etagOf = (rel: string) => `"${crypto.createHash("sha256").update(fs.readFileSync(path.join(WWW, rel))).digest("hex").slice(0, 16)}"`;
