@@ -7,23 +7,23 @@
 
 export { Protocol, Vhost } from "./core/protocol";
 export { Mount, MOUNT_FILE, MOUNT_CALLBACK, MOUNT_REDIR_HTTP, MOUNT_REDIR_HTTPS } from "./core/mount";
-export { Conn } from "./core/conn";
+export { Conn, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP, WRITE_HTTP_FINAL } from "./core/conn";
 export { PRE, MAX_BODY, MAX_HEADERS } from "./core/limits";
 export {
-  WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION, WRITE_HTTP, WRITE_HTTP_FINAL,
   CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED, CLOSE_INVALID_PAYLOAD,
   CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL, CLOSE_TRY_AGAIN,
-} from "./ws/server";
+} from "./ws/frames";
 export { putAscii, putDecimal, bytesEqualAscii } from "./util/bytes";
 export { logStart, logOn, logErr, logWarn, logNotice, logInfo, setLogEmit, logEmitPort, LogEmit } from "./core/log";
 export { LOG_ERR, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG } from "./abi/constants";
 export {
   METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_OPTIONS, METHOD_PATCH,
-} from "./http/request";
+} from "./http/head";
 
-import { addVhost, writableAllProtocol, countProtocol } from "./core/service";
-import * as service from "./core/service";
-import { Vhost, Protocol } from "./core/protocol";
+import { writableAllProtocol, countProtocol } from "./core/dispatch";
+import * as table from "./core/table";
+import { now } from "./core/timers";
+import { Vhost, Protocol, addVhost } from "./core/protocol";
 import { Conn } from "./core/conn";
 import { clientConnect } from "./ws/client";
 
@@ -57,16 +57,16 @@ export function connectionsOf(p: Protocol): u32 {
 
 /** Counters for status pages (read-only). */
 export class Stats {
-  static get connections(): u32 { return service.activeConnections(); }
-  static get websockets(): u32 { return service.statWsOpen; }
-  static get accepted(): u64 { return service.statAccepted; }
-  static get refused(): u64 { return service.statRefused; }
-  static get rxMessages(): u64 { return service.statRxMessages; }
-  static get txMessages(): u64 { return service.statTxMessages; }
-  static get rxBytes(): u64 { return service.statRxBytes; }
-  static get maxConnections(): u32 { return service.maxConns; }
+  static get connections(): u32 { return table.activeCount; }
+  static get websockets(): u32 { return table.statWsOpen; }
+  static get accepted(): u64 { return table.statAccepted; }
+  static get refused(): u64 { return table.statRefused; }
+  static get rxMessages(): u64 { return table.statRxMessages; }
+  static get txMessages(): u64 { return table.statTxMessages; }
+  static get rxBytes(): u64 { return table.statRxBytes; }
+  static get maxConnections(): u32 { return table.maxConns; }
   /** Linear memory size (bytes) and what the tables took at init. */
   static get memoryBytes(): u64 { return <u64>memory.size() << 16; }
-  static get tableBytes(): u64 { return <u64>service.staticBytes; }
-  static get now(): u32 { return service.now; }
+  static get tableBytes(): u64 { return <u64>table.staticBytes; }
+  static get now(): u32 { return now; }
 }

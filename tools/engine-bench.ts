@@ -10,6 +10,8 @@
 //       instructions per echoed message under valgrind's callgrind: two runs
 //       per engine (200 and 1200 messages, one at a time), the difference
 //       divided by 1000, so start-up (and wasm3's compile) cancels out.
+//       MOTE_CALLGRIND_KEEP=PREFIX keeps each run's profile as
+//       PREFIX-<engine>-<messages>.out (callgrind_annotate reads them).
 //
 // The client is a raw WebSocket (masked binary frames, written in bursts of
 // --batch); a burst's echoes all arrive before the next burst is written.
@@ -225,7 +227,9 @@ async function callgrindTotal(bin: string, messages: number, size: number): Prom
   await new Promise((r) => setTimeout(r, 200));
   await stop(p);
   const text = fs.readFileSync(out, "utf8");
-  fs.unlinkSync(out);
+  const keep = process.env.MOTE_CALLGRIND_KEEP;
+  if (keep) fs.renameSync(out, `${keep}-${path.basename(path.dirname(bin))}-${messages}.out`);
+  else fs.unlinkSync(out);
   const m = /^(?:summary|totals): (\d+)/m.exec(text);
   if (!m) throw new Error(`no totals in ${out}`);
   return Number(m[1]);

@@ -9,7 +9,7 @@
  * State is per connection handle, allocated by z_open (when the core has
  * negotiated the extension) and freed by z_close, or all at once by
  * mote_z_close_all() when the driver restarts the core. Pointers are host
- * pointers the engine has already bounds-checked; results follow src/abi/abi.ts.
+ * pointers the engine has already bounds-checked; results follow src/abi/imports.ts.
  */
 #ifndef MOTE_ZCODEC_H
 #define MOTE_ZCODEC_H
@@ -27,7 +27,7 @@ void mote_z_close_all(void);
 /* Connections with a codec open (tests, diagnostics). */
 uint32_t mote_z_open_count(void);
 
-/* The imports (see src/abi/abi.ts for the contracts). res receives u32
+/* The imports (see src/abi/imports.ts for the contracts). res receives u32
  * consumed, u32 produced (host byte order = wasm's little-endian on every
  * supported host). */
 int32_t port_z_open(uint32_t conn, uint32_t rx_bits, uint32_t tx_bits, uint32_t flags);

@@ -59,7 +59,7 @@ const char *mote_engine_name(void);
 uint8_t *mote_engine_mem(void);
 uint32_t mote_engine_mem_size(void);
 
-/* One wrapper per export of src/abi/abi.ts. */
+/* One wrapper per export of src/abi/exports.ts. */
 int mote_engine_abi_version(uint32_t *version);
 /* mote_limits_ptr(), checked for MOTE_LIM_SIZE bytes, as a host pointer. */
 int mote_engine_limits_ptr(uint8_t **block);

@@ -2,7 +2,7 @@
  * to the engine and to the common driver.
  *
  * The socket and service functions implement the module's imports (see
- * src/abi/abi.ts); the engine has already bounds-checked every pointer and
+ * src/abi/imports.ts); the engine has already bounds-checked every pointer and
  * passes host pointers that are valid only for the duration of the call.
  * None of these may call back into the engine or the driver's event
  * functions (mote_drv_*): they run inside a module call.

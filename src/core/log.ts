@@ -6,7 +6,7 @@
 //   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(" closed").end();
 
 import { LOG_DEFAULT } from "../abi/constants";
-import { log_emit } from "../abi/abi";
+import { log_emit } from "../abi/imports";
 
 const LINE_MAX: u32 = 256;
 const line = memory.data(256);

@@ -95,6 +95,21 @@ export class Protocol {
   timer(vh: Vhost): void {}
 }
 
+/** The protocol serving connection c. */
+export function protocolOf(c: Conn): Protocol {
+  return unchecked(unchecked(vhosts[c.vhost]).protocols[c.protocol]);
+}
+
+/** Every vhost, in creation order (its index). */
+export const vhosts: Vhost[] = [];
+
+/** lws_create_vhost (createVhost in src/mote.ts): registers a vhost. */
+export function addVhost(vh: Vhost): Vhost {
+  vh.index = vhosts.length;
+  vhosts.push(vh);
+  return vh;
+}
+
 export class Vhost {
   index: i32 = -1;
   protocols: Protocol[] = [];
@@ -130,9 +145,7 @@ export class Vhost {
   tlsClientCa: string = "";
   /** Host names besides `name` that select this vhost (lws vhost aliases). */
   aliases: string[] = [];
-  /** Set at init: the vhost that opened the listener this one uses (itself
-   *  when it did), and whether other vhosts share that listener. */
-  owner: i32 = -1;
+  /** Set at init: whether other vhosts share this one's listener. */
   shared: bool = false;
   /** URL prefixes served by the core or by one protocol (src/core/mount.ts). */
   mounts: Mount[] = [];

@@ -9,7 +9,7 @@
 //   block i: data at base + i * blockBytes; next[i] = following block or NONE
 //   a queue: head block (read from headOff), tail block (filled to tailFill)
 
-export const NONE: u32 = 0xffffffff;
+import { NONE } from "./record";
 
 let base: usize = 0;
 let blockBytes: u32 = 0;
@@ -36,9 +36,6 @@ export function txFreeBlocks(): u32 {
 }
 export function txTotalBlocks(): u32 {
   return count;
-}
-export function txBlockBytes(): u32 {
-  return blockBytes;
 }
 
 @inline export function blockData(b: u32): usize {

@@ -73,7 +73,7 @@ const S_FAILED: u32 = 21;
   remaining: u64 = 0;
   /** Decoded body bytes so far (sum of every span). */
   total: u64 = 0;
-  state: u32 = 0;
+  phase: u32 = 0;
   /** The data span of the last call, relative to its buf; spanLen 0: none. */
   spanOff: u32 = 0;
   spanLen: u32 = 0;
@@ -100,7 +100,7 @@ export function chunkedReset(d: ChunkedDecoder): void {
 export function chunkedResetLimits(d: ChunkedDecoder, maxExt: u32, maxTrailer: u32): void {
   d.remaining = 0;
   d.total = 0;
-  d.state = S_SIZE_START;
+  d.phase = S_SIZE_START;
   d.spanOff = 0;
   d.spanLen = 0;
   d.digits = 0;
@@ -118,7 +118,7 @@ export function chunkedResetLimits(d: ChunkedDecoder, maxExt: u32, maxTrailer: u
 export function chunkedDecode(d: ChunkedDecoder, buf: usize, len: u32): i32 {
   d.spanOff = 0;
   d.spanLen = 0;
-  let state = d.state;
+  let state = d.phase;
   let i: u32 = 0;
   while (i < len) {
     if (state == S_DONE) break;
@@ -285,12 +285,12 @@ export function chunkedDecode(d: ChunkedDecoder, buf: usize, len: u32): i32 {
       default: return fail(d);
     }
   }
-  d.state = state;
+  d.phase = state;
   return <i32>i;
 }
 
 function fail(d: ChunkedDecoder): i32 {
-  d.state = S_FAILED;
+  d.phase = S_FAILED;
   d.spanOff = 0;
   d.spanLen = 0;
   return CHUNKED_ERROR;

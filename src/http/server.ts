@@ -1,94 +1,78 @@
-// HTTP/1.1 server side of a connection (RFC 9112): reading request heads and
-// bodies from the connection's header buffer, handing them to the app, and
-// writing responses. Keep-alive and pipelining: requests are answered strictly
-// in order; the next pipelined request is parsed only once the current
-// response is complete.
-//
-// Header buffer layout (one per HTTP-phase connection, from the pool):
-//   +-------------+----------------+-----------------------+----------------------+
-//   | RequestHead | ChunkedDecoder | header table          | raw bytes: head,     |
-//   |             |                | MAX_HEADERS x entries | body, next requests  |
-//   +-------------+----------------+-----------------------+----------------------+
-// The port reads straight into the raw area (mote_rx_buffer).
+// The HTTP/1.1 server role (RFC 9112): request heads and bodies read from the
+// connection's header buffer (./hdrbuf.ts), routed (vhost by Host, mounts,
+// the image endpoint, an upgrade to WebSocket) and handed to the app; the
+// answers go out through ./response.ts. Keep-alive and pipelining: requests
+// are answered strictly in order; the next pipelined request is parsed only
+// once the current response is complete.
 
 import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, CLOSE_ABORT } from "../abi/constants";
 import { logStart, logOn } from "../core/log";
-import { putAscii, putDecimal, bytesEqualAscii } from "../util/bytes";
+import { putAscii, bytesEqualAscii } from "../util/bytes";
 import {
-  Conn, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ST_WS, TM_HEAD, TM_KEEPALIVE, TM_RESPONSE,
-  F_KEEPALIVE, F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_BODY_DONE, F_APP_WANTS_WRITABLE,
-  F_CONTINUE_SENT, F_BUILTIN_IMAGE, F_MOUNT,
-} from "../core/conn";
+  ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ROLE_HTTP, TM_HEAD, TM_KEEPALIVE, F_KEEPALIVE,
+  F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_APP_WANTS_WRITABLE, F_BUILTIN_IMAGE, F_MOUNT, F_VHOST_BOUND,
+} from "../core/record";
+import { Conn, Role, setRole, WRITE_HTTP, WRITE_HTTP_FINAL } from "../core/conn";
+import { Protocol, vhosts } from "../core/protocol";
 import { findMount, MOUNT_CALLBACK } from "../core/mount";
-import {
-  hdrBase, hdrBytes, send, closeAfterFlush, closeConn, setTimer, clearTimer, protocolOf, vhostOf, bindVhost, bindHttpProtocol,
-  updatePortWritable, txPending, httpHandlerOf, imageStoreOn,
-} from "../core/service";
-import { IMAGE_PATH } from "../core/image";
-import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_RESPONSE_MS } from "../core/limits";
-import {
-  RequestHead, scanHeadEnd, parseHead, HEADER_ENTRY_SIZE, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK,
-  headerNameLen, headerNamePtr,
-} from "./request";
-import { eqIgnoreCase } from "./tokens";
-import { ChunkedDecoder, chunkedReset, chunkedDecode } from "./chunked";
-import { wsHandshake } from "../ws/server";
+import { imageStoreOn, userData, userDataBytes } from "../core/table";
+import { setTimer, clearTimer } from "../core/timers";
+import { send, closeConn, closeAfterFlush, enterHttpRequest, enterHttpRespond, enterHttpHead } from "../core/dispatch";
+import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS } from "../core/limits";
+import { MessageHead, scanHeadEnd, parseRequestHead, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK } from "./head";
+import { chunkedReset, chunkedDecode } from "./chunked";
+import { headOf, decOf, tableOf, rawOf, rawCap, freePtr, freeSpace, installHeadView } from "./hdrbuf";
+import { respondHead, respondBody, completeResponse, httpAppError, httpFail } from "./response";
+import { mountServer, serveLinkedFile } from "./files";
+import { IMAGE_PATH, imageUploadProtocol } from "./image";
+import { wsHandshake } from "../ws/handshake";
 
-// ---- header buffer geometry ---------------------------------------------------------
-
-const HEAD_OFF: usize = 0;
-const DEC_OFF: usize = (offsetof<RequestHead>() + 7) & ~7;
-const TABLE_OFF: usize = (DEC_OFF + offsetof<ChunkedDecoder>() + 7) & ~7;
-const RAW_OFF: usize = (TABLE_OFF + <usize>MAX_HEADERS * HEADER_ENTRY_SIZE + 7) & ~7;
-
-export function httpHeaderBufferCost(): u32 {
-  return <u32>RAW_OFF;
-}
-
-@inline export function headOf(c: Conn): RequestHead {
-  return changetype<RequestHead>(hdrBase(c.hdr) + HEAD_OFF);
-}
-@inline function decOf(c: Conn): ChunkedDecoder {
-  return changetype<ChunkedDecoder>(hdrBase(c.hdr) + DEC_OFF);
-}
-@inline export function tableOf(c: Conn): usize {
-  return hdrBase(c.hdr) + TABLE_OFF;
-}
-@inline export function rawOf(c: Conn): usize {
-  return hdrBase(c.hdr) + RAW_OFF;
-}
-/** The raw area of header buffer h (before a connection holds it). */
-export function rawOfHdr(h: u32): usize {
-  return hdrBase(h) + RAW_OFF;
+/** The HTTP role of the handler table. */
+class HttpRole extends Role {
+  rx(c: Conn, n: u32): void { httpRx(c, n); }
+  writable(c: Conn, drained: bool): void { httpWritable(c); }
+  closed(c: Conn, was: u8): void { httpHandlerOf(c).closedHttp(c); }
+  shutdown(c: Conn): bool {
+    // a connection that has sent nothing of a request goes at once
+    closeConn(c, c.state == ST_HTTP_HEAD && c.hdrFill == 0 ? CLOSE_ABORT : CLOSE_GRACEFUL);
+    return true;
+  }
+  write(c: Conn, buf: usize, len: u32, kind: u32, fin: bool, pre: bool): i32 {
+    return kind == WRITE_HTTP || kind == WRITE_HTTP_FINAL ? respondBody(c, buf, len, kind == WRITE_HTTP_FINAL) : -1;
+  }
+  respond(c: Conn, status: u32, contentType: string | null, contentLength: i64, extra: string | null): i32 {
+    return respondHead(c, status, contentType, contentLength, extra) ? 0 : -1;
+  }
+  error(c: Conn, status: u32): i32 { return httpAppError(c, status); }
+  complete(c: Conn): void { completeResponse(c); }
+  serveFile(c: Conn): i32 { return serveLinkedFile(c); }
 }
 
-@inline export function rawCap(): u32 {
-  return hdrBytes - <u32>RAW_OFF;
+/** Installs the HTTP role and Conn's head accessors (start-up). */
+export function httpServerInit(): void {
+  setRole(ROLE_HTTP, new HttpRole());
+  installHeadView();
 }
 
-/** Header i of the table is named name[0, n) (ASCII case-insensitive). */
-export function headerIs(raw: usize, table: usize, i: u32, name: usize, n: u32): bool {
-  return headerNameLen(table, i) == n && eqIgnoreCase(headerNamePtr(raw, table, i), name, n);
-}
-
-export function httpRxPtr(c: Conn): usize {
-  return rawOf(c) + c.hdrFill;
-}
-
-export function httpRxSpace(c: Conn): u32 {
-  return rawCap() - c.hdrFill;
+/** Who answers the connection's HTTP request: the vhost's protocol 0 (lws)
+ *  or a callback mount's, the core's image endpoint (F_BUILTIN_IMAGE), or
+ *  the core's mount server (F_MOUNT). */
+export function httpHandlerOf(c: Conn): Protocol {
+  if ((c.flags & F_BUILTIN_IMAGE) != 0) return imageUploadProtocol();
+  if ((c.flags & F_MOUNT) != 0) return mountServer();
+  return unchecked(unchecked(vhosts[c.vhost]).protocols[c.protocol]);
 }
 
 // ---- input ------------------------------------------------------------------------
 
-export function httpRx(c: Conn, n: u32): void {
+function httpRx(c: Conn, n: u32): void {
   c.hdrFill += n;
   if (c.state == ST_HTTP_HEAD && c.timer == TM_KEEPALIVE) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
   httpProcess(c);
 }
 
 /** Runs the connection's HTTP state machine over the bytes it holds. */
-export function httpProcess(c: Conn): void {
+function httpProcess(c: Conn): void {
   while (c.state != ST_FREE) {
     const st = c.state;
     if (st == ST_HTTP_HEAD) {
@@ -120,7 +104,7 @@ function readHead(c: Conn): bool {
   }
   c.headLen = <u32>r;
   const head = headOf(c);
-  const pr = parseHead(raw, <u32>r, head, tableOf(c), MAX_HEADERS);
+  const pr = parseRequestHead(raw, <u32>r, head, tableOf(c), MAX_HEADERS);
   if (pr < 0) {
     httpFail(c, <u32>-pr);
     return false;
@@ -129,9 +113,9 @@ function readHead(c: Conn): bool {
   return true;
 }
 
-function startRequest(c: Conn, head: RequestHead): void {
+function startRequest(c: Conn, head: MessageHead): void {
   clearTimer(c);
-  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BODY_DONE | F_CONTINUE_SENT | F_BUILTIN_IMAGE | F_MOUNT);
+  c.flags &= ~(F_KEEPALIVE | F_HEAD_REQUEST | F_RESP_HEADERS_SENT | F_RESP_DONE | F_BUILTIN_IMAGE | F_MOUNT);
   if (head.keepAlive) c.flags |= F_KEEPALIVE;
   if (head.method == METHOD_HEAD) c.flags |= F_HEAD_REQUEST;
   c.respLeft = -1;
@@ -174,17 +158,12 @@ function startRequest(c: Conn, head: RequestHead): void {
     c.bodyLeft = 0;
   }
   const hasBody = head.chunked || c.bodyLeft > 0;
-  if (hasBody && head.expectContinue && head.versionMinor >= 1) {
-    c.flags |= F_CONTINUE_SENT;
-    const tmp = rawOf(c) + c.hdrFill; // free space after the raw bytes
-    if (httpRxSpace(c) >= 32) {
-      const n = putAscii(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
-      if (!send(c, tmp, n)) return;
-    }
+  if (hasBody && head.expectContinue && head.versionMinor >= 1 && freeSpace(c) >= 32) {
+    const tmp = freePtr(c); // free space after the raw bytes
+    const n = putAscii(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
+    if (!send(c, tmp, n)) return;
   }
-  c.state = hasBody ? ST_HTTP_BODY : ST_HTTP_RESPOND;
-  if (!hasBody) c.flags |= F_BODY_DONE;
-  setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS);
+  enterHttpRequest(c, hasBody);
 
   if (head.targetForm == FORM_ASTERISK) {
     // OPTIONS * (RFC 9110 9.3.7): about the server as a whole.
@@ -201,20 +180,61 @@ function startRequest(c: Conn, head: RequestHead): void {
   }
 }
 
+/** Vhosts sharing a listener: the vhost a request's Host names (the
+ *  uri-host at p, n bytes, port included or not). The first request binds
+ *  an unbound connection to it (or keeps the default when the name is
+ *  unknown); a bound connection's request naming another vhost of the port
+ *  gets false: the caller answers 421. */
+function bindVhost(c: Conn, p: usize, n: u32): bool {
+  const cur = unchecked(vhosts[c.vhost]);
+  if (!cur.shared) return true;
+  // uri-host only: "[v6]" keeps its brackets; a ":port" and one trailing dot go
+  let end = n;
+  if (n > 0 && load<u8>(p) == 0x5b) {
+    end = 0;
+    while (end < n && load<u8>(p + end) != 0x5d) end++;
+    if (end < n) end++;
+  } else {
+    for (let i: u32 = 0; i < n; i++) if (load<u8>(p + i) == 0x3a) { end = i; break; }
+  }
+  if (end > 0 && load<u8>(p + end - 1) == 0x2e) end--;
+  let named: i32 = -1;
+  for (let v = 0; v < vhosts.length && named < 0; v++) {
+    const vh = unchecked(vhosts[v]);
+    if (vh.listener == cur.listener && vh.answersTo(p, end)) named = v;
+  }
+  if ((c.flags & F_VHOST_BOUND) == 0) {
+    c.flags |= F_VHOST_BOUND;
+    if (named >= 0 && named != <i32>c.vhost) {
+      c.vhost = <u8>named;
+      if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": vhost ").s(unchecked(vhosts[named]).name).s(" by Host").end();
+    }
+    return true;
+  }
+  if (named < 0 || named == <i32>c.vhost) return true;
+  logStart(LOG_NOTICE).s("conn ").u(c.id).s(": 421: ").s(unchecked(vhosts[named]).name).s(" on ").s(cur.name).end();
+  return false;
+}
+
 /** Who answers this request: a mount covering its path (the core's mount
  *  server, or a callback mount's protocol), else the vhost's protocol 0. */
-function routeMount(c: Conn, head: RequestHead): void {
-  const vh = vhostOf(c);
+function routeMount(c: Conn, head: MessageHead): void {
+  const vh = unchecked(vhosts[c.vhost]);
   let proto = 0;
   if (vh.mounts.length > 0) {
-    const mi = findMount(vh, rawOf(c) + head.pathOff, head.pathLen);
+    const mi = findMount(vh.mounts, rawOf(c) + head.pathOff, head.pathLen);
     if (mi >= 0) {
       const m = unchecked(vh.mounts[mi]);
       if (m.kind == MOUNT_CALLBACK) proto = m.protocolIndex;
       else c.flags |= F_MOUNT;
     }
   }
-  bindHttpProtocol(c, proto);
+  // the protocol that answers from now on: its per-session user data starts
+  // zeroed when it takes over from another (lws binds the wsi anew)
+  if (<i32>c.protocol != proto) {
+    memory.fill(userData(c), 0, userDataBytes());
+    c.protocol = <u8>proto;
+  }
 }
 
 /** Hands body bytes to the app. False: wait for input. */
@@ -269,8 +289,7 @@ function readBody(c: Conn): bool {
   if (avail > 0) memory.copy(raw + c.headLen, p, avail);
   c.hdrFill = c.headLen + avail;
   if (!done) return false;
-  c.flags |= F_BODY_DONE;
-  c.state = ST_HTTP_RESPOND;
+  enterHttpRespond(c);
   if ((c.flags & F_RESP_DONE) == 0 && proto.httpBodyCompletion(c) != 0) {
     closeConn(c, CLOSE_GRACEFUL);
     return false;
@@ -290,16 +309,14 @@ function nextRequest(c: Conn): bool {
   c.hdrFill = left;
   c.headLen = 0;
   c.scanFrom = 0;
-  c.state = ST_HTTP_HEAD;
-  c.flags &= ~(F_RESP_DONE | F_RESP_HEADERS_SENT | F_BODY_DONE | F_HEAD_REQUEST);
-  if (left > 0) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
-  else setTimer(c, TM_KEEPALIVE, TIMEOUT_KEEPALIVE_MS);
+  c.flags &= ~(F_RESP_DONE | F_RESP_HEADERS_SENT | F_HEAD_REQUEST);
+  enterHttpHead(c, left > 0);
   return left > 0;
 }
 
 /** HTTP_WRITEABLE when the app asked for it, then any pipelined request
  *  that the completed response unblocked. */
-export function httpWritable(c: Conn): void {
+function httpWritable(c: Conn): void {
   if ((c.flags & F_APP_WANTS_WRITABLE) != 0) {
     c.flags &= ~F_APP_WANTS_WRITABLE;
     if (httpHandlerOf(c).httpWriteable(c) != 0) {
@@ -308,166 +325,4 @@ export function httpWritable(c: Conn): void {
     }
   }
   if (c.state != ST_FREE) httpProcess(c);
-}
-
-// ---- output ---------------------------------------------------------------------
-
-const scratch = memory.data(1024);
-/** The response-head scratch (1 KiB), also where the WebSocket handshake
- *  builds its 101 (never while a response head is being built). */
-export function headScratch(): usize {
-  return scratch;
-}
-
-function reason(status: u32): string {
-  switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-  }
-  return "Unknown";
-}
-
-// A tiny writer for response heads into `scratch` (bounded: a head that
-// would not fit is cut, which only an app's oversized extra headers can do).
-const SCRATCH: u32 = 1024;
-let w: u32 = 0;
-function ws(s: string): void {
-  if (w + <u32>s.length > SCRATCH) return;
-  w += putAscii(scratch + w, s);
-}
-function wnum(v: u64): void {
-  if (w + 20 > SCRATCH) return;
-  w += putDecimal(scratch + w, v);
-}
-
-/** Writes a response head. `contentLength` -1: unknown, the connection closes
- *  after the body. `extra` is raw header lines, each ending in CRLF. */
-export function respondHead(c: Conn, status: u32, contentType: string | null, contentLength: i64, extra: string | null,
-                            extraRaw: usize = 0, extraRawLen: u32 = 0): bool {
-  if ((c.flags & F_RESP_HEADERS_SENT) != 0) return false;
-  c.flags |= F_RESP_HEADERS_SENT;
-  const head = headOf(c);
-  if (contentLength < 0) c.flags &= ~F_KEEPALIVE;
-  w = 0;
-  ws(head.versionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  wnum(status);
-  ws(" ");
-  ws(reason(status));
-  ws("\r\nServer: mote\r\n");
-  if (contentType !== null) {
-    ws("Content-Type: ");
-    ws(contentType);
-    ws("\r\n");
-  }
-  if (contentLength >= 0 && status != 204 && status != 304) {
-    ws("Content-Length: ");
-    wnum(<u64>contentLength);
-    ws("\r\n");
-  }
-  if ((c.flags & F_KEEPALIVE) == 0) ws("Connection: close\r\n");
-  else if (head.versionMinor == 0) ws("Connection: keep-alive\r\n");
-  if (extra !== null) ws(extra);
-  if (extraRawLen > 0 && w + extraRawLen <= SCRATCH) {
-    memory.copy(scratch + w, extraRaw, extraRawLen);
-    w += extraRawLen;
-  }
-  ws("\r\n");
-  c.respLeft = contentLength;
-  if (!send(c, scratch, w)) return false;
-  if ((c.flags & F_HEAD_REQUEST) != 0 || contentLength == 0 || status == 204 || status == 304) {
-    c.respLeft = 0; // no body follows this head
-    completeResponse(c);
-  }
-  return true;
-}
-
-/** Response body bytes. `final`: this is the last of them. */
-export function respondBody(c: Conn, ptr: usize, len: u32, final: bool): i32 {
-  if ((c.flags & F_RESP_HEADERS_SENT) == 0 || (c.flags & F_RESP_DONE) != 0) {
-    if ((c.flags & F_HEAD_REQUEST) != 0) return <i32>len; // HEAD: body discarded
-    return -1;
-  }
-  if (c.respLeft >= 0) {
-    if (<i64>len > c.respLeft) {
-      logStart(LOG_NOTICE).s("conn ").u(c.id).s(": app wrote ").u(len).s(" B past its Content-Length; truncated").end();
-      len = <u32>c.respLeft;
-    }
-    c.respLeft -= len;
-  }
-  if (len > 0 && !send(c, ptr, len)) return -1;
-  if (c.respLeft == 0 || final) completeResponse(c);
-  return <i32>len;
-}
-
-export function completeResponse(c: Conn): void {
-  if ((c.flags & F_RESP_DONE) != 0) return;
-  c.flags |= F_RESP_DONE;
-  if (c.respLeft > 0) c.flags &= ~F_KEEPALIVE; // short body: framing is broken, close after
-  if (c.respLeft < 0) c.flags &= ~F_KEEPALIVE;
-}
-
-const errBody = memory.data(64);
-
-/** An error the app (or a handler default) chose: a complete small response
- *  ("404 Not Found\n"); the connection stays usable when framing allows.
- *  Returns 0, or -1 when a response was already started. */
-export function httpAppError(c: Conn, status: u32, extra: string | null = null, extraRaw: usize = 0, extraRawLen: u32 = 0): i32 {
-  if ((c.flags & F_RESP_HEADERS_SENT) != 0) return -1;
-  let n = putDecimal(errBody, status);
-  store<u8>(errBody + n++, 0x20);
-  n += putAscii(errBody + n, reason(status)); // longest reason: 31 bytes
-  store<u8>(errBody + n++, 0x0a);
-  if (status == 426) extra = "Sec-WebSocket-Version: 13\r\n";
-  if (!respondHead(c, status, "text/plain", n, extra, extraRaw, extraRawLen)) return -1;
-  respondBody(c, errBody, n, true);
-  return 0;
-}
-
-/** A protocol error found by the core: answer with `status` (and `extra`
- *  header lines) and close, without reading the rest of a request body. */
-export function httpFail(c: Conn, status: u32, extra: string | null = null): void {
-  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": HTTP ").u(status).end();
-  if (c.hdr == 0xffffffff || (c.flags & F_RESP_HEADERS_SENT) != 0) {
-    closeConn(c, CLOSE_ABORT);
-    return;
-  }
-  // Error heads report HTTP/1.1 even for a request line that did not parse.
-  headOf(c).versionMinor = 1;
-  c.flags &= ~F_KEEPALIVE;
-  c.flags &= ~F_HEAD_REQUEST;
-  if (httpAppError(c, status, extra) != 0) {
-    closeConn(c, CLOSE_ABORT);
-    return;
-  }
-  closeAfterFlush(c);
 }

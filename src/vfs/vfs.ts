@@ -32,7 +32,3 @@ export function vfsFind(p: usize, n: u32): VfsFile | null {
   }
   return null;
 }
-
-export function vfsCount(): i32 {
-  return files.length;
-}

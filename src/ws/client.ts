@@ -10,36 +10,100 @@
 //                    Connection: upgrade, the Sec-WebSocket-Accept of our key,
 //                    the protocol we asked for, no extension we did not
 //                    offer); clientFilterPreEstablish with its headers
-//                    readable; then ST_WS and clientEstablished. From there
-//                    src/ws/server.ts frames as a client: every frame sent is
+//                    readable; then wsStart() (./handshake.ts, shared with
+//                    the server): ST_WS and clientEstablished. From there
+//                    ./frames.ts frames as a client: every frame sent is
 //                    masked with a fresh key, masked frames from the server
 //                    are refused (section 5.1).
 //   any failure      clientConnectionError(c, why) once; the record is freed
 //                    without closed()
 // Connect and handshake together are bounded by TIMEOUT_CONNECT_MS.
 
-import { LOG_INFO, LOG_NOTICE, LOG_ERR, CLOSE_ABORT, CONNECT_TLS } from "../abi/constants";
-import { sock_connect, random_fill } from "../abi/abi";
+import { LOG_INFO, LOG_NOTICE, LOG_ERR, CLOSE_ABORT, CONNECT_TLS, CONNECT_ERR_TLS, CONNECT_ERR_RESOLVE } from "../abi/constants";
+import { sock_connect, random_fill } from "../abi/imports";
 import { logStart, logOn } from "../core/log";
-import { Conn, ST_FREE, ST_WS, ST_WS_CLOSING, ST_CLIENT_CONNECTING, TM_CONNECT, WR_HEADER } from "../core/conn";
-import {
-  conn, maxConnCount, hdrTake, hdrGive, txq, ctrlBuf, activateClient, setTimer, clearTimer, closeConn, markEstablished,
-  protocolOf, failClient, setClientRx,
-} from "../core/service";
-import { Protocol, Vhost } from "../core/protocol";
-import { NONE } from "../core/txpool";
+import { NONE, ST_FREE, ST_CLIENT_CONNECTING, ST_CLIENT_HANDSHAKE, ROLE_CLIENT, TM_CONNECT } from "../core/record";
+import { Conn, Role, setRole, connAt } from "../core/conn";
+import { Protocol, Vhost, protocolOf } from "../core/protocol";
+import { maxConns, hdrTake, hdrGive, hdrRaw, txq, ctrlBuf } from "../core/table";
+import { setTimer } from "../core/timers";
+import { closeConn, enterClientConnecting } from "../core/dispatch";
 import { putAscii, putDecimal } from "../util/bytes";
 import { base64Encode } from "../util/base64";
-import { wsAcceptKey, WS_ACCEPT_LEN } from "./accept";
-import { wsRx, appClose } from "./server";
-import { rawOf, rawOfHdr, rawCap, headOf, tableOf, headerIs, httpRxSpace } from "../http/server";
-import { parseStatusHead, headerValuePtr, headerValueLen, listHasToken, HEAD_MAX } from "../http/request";
+import {
+  eqLower, TOK_UPGRADE, TOK_UPGRADE_LEN, TOK_WEBSOCKET, TOK_WEBSOCKET_LEN, NAME_UPGRADE, NAME_UPGRADE_LEN, NAME_CONNECTION,
+  NAME_CONNECTION_LEN, NAME_SEC_WEBSOCKET_ACCEPT, NAME_SEC_WEBSOCKET_ACCEPT_LEN, NAME_SEC_WEBSOCKET_PROTOCOL,
+  NAME_SEC_WEBSOCKET_PROTOCOL_LEN, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN,
+} from "../http/tokens";
+import { parseResponseHead, headerHasToken, HEAD_MAX } from "../http/head";
+import { rawOf, rawCap, headOf, tableOf, freeSpace, findHeaderOf, valuePtr, valueLen } from "../http/hdrbuf";
 import { MAX_HEADERS } from "../core/limits";
-import { UTF8_ACCEPT } from "./utf8";
+import { wsAcceptKey, WS_ACCEPT_LEN } from "./accept";
+import { wsStart } from "./handshake";
 
 export const TIMEOUT_CONNECT_MS: u32 = 20000; // lws: the default timeout_secs, 20 s
 
 const SUB_MAX: u32 = 96; // kept in the record's control area after the expected accept (28 + 1 + 96 < CTRL_MAX)
+
+/** The client role of the handler table, installed by the first
+ *  connectClient: an app that never connects out does not link this file. */
+class ClientRole extends Role {
+  rx(c: Conn, n: u32): void { clientRx(c, n); }
+  closed(c: Conn, was: u8): void { clientClosed(c, was); }
+  timeout(c: Conn, kind: u8): bool {
+    failClient(c, c.state == ST_CLIENT_CONNECTING ? "connect timed out" : "no handshake answer in time");
+    return true;
+  }
+  shutdown(c: Conn): bool {
+    failClient(c, "shutting down");
+    return true;
+  }
+  connectFailed(c: Conn, reason: u32): void {
+    if (reason == CONNECT_ERR_TLS) setWhy(c, "TLS handshake failed");
+    else if (reason == CONNECT_ERR_RESOLVE) setWhy(c, "host name did not resolve");
+    else setWhy(c, "connect failed, errno ", reason);
+    if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(c.id).s(": client: ").b(ctrlBuf(c), whyLen).end();
+  }
+}
+
+let installed = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  setRole(ROLE_CLIENT, new ClientRole());
+}
+
+// Why a client connection failed, for clientConnectionError: set just
+// before release, in the record's control area (free by then: it held the
+// expected accept key).
+let whyLen: u32 = 0;
+
+function setWhy(c: Conn, s: string, num: i64 = -1): void {
+  let n = putAscii(ctrlBuf(c), s); // literals under 100 characters
+  if (num >= 0) n += putDecimal(ctrlBuf(c) + n, <u64>num);
+  whyLen = n;
+}
+
+/** Gives up on a client connection that is not established: the app hears
+ *  clientConnectionError(why); the socket is closed. */
+function failClient(c: Conn, why: string, num: i64 = -1): void {
+  if (logOn(LOG_NOTICE)) {
+    const l = logStart(LOG_NOTICE).s("conn ").u(c.id).s(": client: ").s(why);
+    if (num >= 0) l.u(<u64>num);
+    l.end();
+  }
+  setWhy(c, why, num);
+  closeConn(c, CLOSE_ABORT);
+}
+
+/** Released before its WebSocket opened: CLIENT_CONNECTION_ERROR, with the
+ *  reason set by the failure (or the peer's close during the handshake). */
+function clientClosed(c: Conn, was: u8): void {
+  if (whyLen == 0) setWhy(c, was == ST_CLIENT_HANDSHAKE ? "closed by the server during the handshake" : "closed");
+  protocolOf(c).clientConnectionError(c, ctrlBuf(c), whyLen);
+  whyLen = 0;
+}
 
 /** lws_client_connect_via_info for a WebSocket: starts connecting to
  *  host:port (tls: wss://) and, once connected, asks for `path` with the
@@ -63,7 +127,7 @@ export function clientConnect(vh: Vhost, proto: Protocol, host: string, port: u3
     logStart(LOG_NOTICE).s("client: no free header buffer to connect to ").s(host).end();
     return null;
   }
-  const req = rawOfHdr(h);
+  const req = hdrRaw(h);
   if (<u32>(2 * host.length + path.length + sub.length) + 240 > rawCap()) { // the request, the host and 16 bytes of key scratch
     hdrGive(h);
     logStart(LOG_NOTICE).s("client: host and path too long for a header buffer").end();
@@ -93,21 +157,20 @@ export function clientConnect(vh: Vhost, proto: Protocol, host: string, port: u3
   }
   n += putAscii(req + n, "\r\n\r\n");
   const id = sock_connect(req + hostAt, hostLen, port, tls ? CONNECT_TLS : 0);
-  if (id < 0 || <u32>id >= maxConnCount()) {
+  if (id < 0 || <u32>id >= maxConns) {
     hdrGive(h);
     logStart(LOG_NOTICE).s("client: cannot connect to ").s(host).s(":").u(port).s(" (errno ").i(-id).s(")").end();
     return null;
   }
-  const c = conn(<u32>id);
+  const c = connAt(<u32>id);
   if (c.state != ST_FREE) {
     hdrGive(h);
     logStart(LOG_ERR).s("client: the port's handle ").u(<u32>id).s(" is in use in the core").end();
     closeConn(c, CLOSE_ABORT);
     return null;
   }
-  setClientRx(clientRx);
-  activateClient(c, h, vh.index, proto.index);
-  c.state = ST_CLIENT_CONNECTING;
+  install();
+  enterClientConnecting(c, h, vh.index, proto.index);
   // the Sec-WebSocket-Accept to expect, kept in the control-frame area
   // (unused until the connection is a WebSocket)
   wsAcceptKey(req + keyAt, keyLen, ctrlBuf(c));
@@ -123,25 +186,16 @@ export function clientConnect(vh: Vhost, proto: Protocol, host: string, port: u3
   return c;
 }
 
-// names of the response fields checked (lower case)
-const H_UPGRADE = memory.data<u8>([0x75, 0x70, 0x67, 0x72, 0x61, 0x64, 0x65]); // upgrade
-const H_CONNECTION = memory.data<u8>([0x63, 0x6f, 0x6e, 0x6e, 0x65, 0x63, 0x74, 0x69, 0x6f, 0x6e]); // connection
-const H_ACCEPT = memory.data<u8>([0x73, 0x65, 0x63, 0x2d, 0x77, 0x65, 0x62, 0x73, 0x6f, 0x63, 0x6b, 0x65, 0x74, 0x2d, 0x61, 0x63, 0x63, 0x65, 0x70, 0x74]); // sec-websocket-accept
-const H_PROTOCOL = memory.data<u8>([0x73, 0x65, 0x63, 0x2d, 0x77, 0x65, 0x62, 0x73, 0x6f, 0x63, 0x6b, 0x65, 0x74, 0x2d, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c]); // sec-websocket-protocol
-const H_EXTENSIONS = memory.data<u8>([0x73, 0x65, 0x63, 0x2d, 0x77, 0x65, 0x62, 0x73, 0x6f, 0x63, 0x6b, 0x65, 0x74, 0x2d, 0x65, 0x78, 0x74, 0x65, 0x6e, 0x73, 0x69, 0x6f, 0x6e, 0x73]); // sec-websocket-extensions
-const T_WEBSOCKET = memory.data<u8>([0x77, 0x65, 0x62, 0x73, 0x6f, 0x63, 0x6b, 0x65, 0x74]); // websocket
-
-function eqCaseless(p: usize, q: usize, n: u32): bool {
-  for (let i: u32 = 0; i < n; i++) {
-    let a = <u32>load<u8>(p + i);
-    if (a - 0x41 < 26) a |= 0x20;
-    if (a != <u32>load<u8>(q + i)) return false;
-  }
-  return true;
+/** The only field (of name, n bytes) of the head, or -1 when it is missing
+ *  or repeated. */
+function onlyField(c: Conn, name: usize, n: u32): i32 {
+  const i = findHeaderOf(c, name, n);
+  return i >= 0 && findHeaderOf(c, name, n, <u32>i + 1) < 0 ? i : -1;
 }
 
 /** Response bytes arrived (n more in the header buffer). */
-export function clientRx(c: Conn, n: u32): void {
+function clientRx(c: Conn, n: u32): void {
+  if (c.state != ST_CLIENT_HANDSHAKE) return;
   const raw = rawOf(c);
   const from = c.hdrFill;
   c.hdrFill += n;
@@ -156,13 +210,12 @@ export function clientRx(c: Conn, n: u32): void {
     i++;
   }
   if (end == 0) {
-    if (httpRxSpace(c) == 0 || c.hdrFill > HEAD_MAX) failClient(c, "response head larger than the header buffer");
+    if (freeSpace(c) == 0 || c.hdrFill > HEAD_MAX) failClient(c, "response head larger than the header buffer");
     return;
   }
   c.headLen = end;
   const head = headOf(c);
-  const table = tableOf(c);
-  const status = parseStatusHead(raw, end, head, table, MAX_HEADERS);
+  const status = parseResponseHead(raw, end, head, tableOf(c), MAX_HEADERS);
   if (status < 0) {
     failClient(c, "malformed response head");
     return;
@@ -172,60 +225,41 @@ export function clientRx(c: Conn, n: u32): void {
     return;
   }
   // section 4.1, the client's checks of the server's handshake
-  let upgradeOk = false;
-  let connectionOk = false;
-  let accepts = 0;
-  let acceptOk = false;
-  let protocols = 0;
-  let protocolOk = false;
-  const proto = protocolOf(c);
+  const up = onlyField(c, NAME_UPGRADE, NAME_UPGRADE_LEN);
+  if (up < 0 || valueLen(c, <u32>up) != TOK_WEBSOCKET_LEN || !eqLower(valuePtr(c, <u32>up), TOK_WEBSOCKET, TOK_WEBSOCKET_LEN)) {
+    failClient(c, "no Upgrade: websocket in the 101");
+    return;
+  }
+  if (!headerHasToken(raw, head, tableOf(c), NAME_CONNECTION, NAME_CONNECTION_LEN, TOK_UPGRADE, TOK_UPGRADE_LEN)) {
+    failClient(c, "no Connection: upgrade in the 101");
+    return;
+  }
+  const acc = onlyField(c, NAME_SEC_WEBSOCKET_ACCEPT, NAME_SEC_WEBSOCKET_ACCEPT_LEN);
+  if (acc < 0 || valueLen(c, <u32>acc) != WS_ACCEPT_LEN || memory.compare(valuePtr(c, <u32>acc), ctrlBuf(c), WS_ACCEPT_LEN) != 0) {
+    failClient(c, "Sec-WebSocket-Accept missing or wrong");
+    return;
+  }
+  // section 4.1: the protocol must be the one asked for; none asked, none allowed
   const subLen = <u32>load<u8>(ctrlBuf(c) + WS_ACCEPT_LEN);
-  const subName = ctrlBuf(c) + WS_ACCEPT_LEN + 1;
-  for (let k: u32 = 0; k < head.headerCount; k++) {
-    const v = headerValuePtr(raw, table, k);
-    const vl = headerValueLen(table, k);
-    if (headerIs(raw, table, k, H_UPGRADE, 7)) {
-      upgradeOk = vl == 9 && eqCaseless(v, T_WEBSOCKET, 9);
-    } else if (headerIs(raw, table, k, H_CONNECTION, 10)) {
-      if (listHasToken(v, vl, H_UPGRADE, 7)) connectionOk = true;
-    } else if (headerIs(raw, table, k, H_ACCEPT, 20)) {
-      accepts++;
-      acceptOk = vl == WS_ACCEPT_LEN && memory.compare(v, ctrlBuf(c), WS_ACCEPT_LEN) == 0;
-    } else if (headerIs(raw, table, k, H_PROTOCOL, 22)) {
-      protocols++;
-      protocolOk = subLen > 0 && vl == subLen && memory.compare(v, subName, vl) == 0;
-    } else if (headerIs(raw, table, k, H_EXTENSIONS, 24)) {
-      if (vl > 0) {
-        failClient(c, "the server chose an extension not offered");
-        return;
-      }
+  const pi = findHeaderOf(c, NAME_SEC_WEBSOCKET_PROTOCOL, NAME_SEC_WEBSOCKET_PROTOCOL_LEN);
+  const protocolOk = subLen > 0
+    ? pi >= 0 && findHeaderOf(c, NAME_SEC_WEBSOCKET_PROTOCOL, NAME_SEC_WEBSOCKET_PROTOCOL_LEN, <u32>pi + 1) < 0 && valueLen(c, <u32>pi) == subLen &&
+      memory.compare(valuePtr(c, <u32>pi), ctrlBuf(c) + WS_ACCEPT_LEN + 1, subLen) == 0
+    : pi < 0;
+  if (!protocolOk) {
+    failClient(c, "the server did not select the protocol asked for");
+    return;
+  }
+  for (let k = findHeaderOf(c, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN); k >= 0; k = findHeaderOf(c, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN, <u32>k + 1)) {
+    if (valueLen(c, <u32>k) > 0) {
+      failClient(c, "the server chose an extension not offered");
+      return;
     }
   }
-  if (!upgradeOk) return failClient(c, "no Upgrade: websocket in the 101");
-  if (!connectionOk) return failClient(c, "no Connection: upgrade in the 101");
-  if (accepts != 1 || !acceptOk) return failClient(c, "Sec-WebSocket-Accept missing or wrong");
-  // section 4.1: the protocol must be the one asked for; none asked, none allowed
-  if (subLen > 0 ? protocols != 1 || !protocolOk : protocols != 0) return failClient(c, "the server did not select the protocol asked for");
-  if (proto.clientFilterPreEstablish(c) != 0) {
+  if (protocolOf(c).clientFilterPreEstablish(c) != 0) {
     if (c.state != ST_FREE) failClient(c, "refused by the app");
     return;
   }
   if (c.state == ST_FREE) return;
-  clearTimer(c);
-  c.state = ST_WS;
-  c.wsRx = WR_HEADER;
-  c.wsHdrFill = 0;
-  c.utf8 = UTF8_ACCEPT;
-  markEstablished(c);
-  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": client WebSocket ").s(proto.name).s(" established").end();
-  if (proto.clientEstablished(c) != 0) appClose(c);
-  if (c.state == ST_FREE) return;
-  // frames that came with the head
-  const left = c.hdrFill - end;
-  if (left > 0 && (c.state == ST_WS || c.state == ST_WS_CLOSING)) wsRx(c, raw + end, left);
-  if (c.state == ST_FREE || c.hdr == NONE) return;
-  hdrGive(c.hdr);
-  c.hdr = NONE;
-  c.hdrFill = 0;
-  c.headLen = 0;
+  wsStart(c, raw + end, c.hdrFill - end);
 }

@@ -13,15 +13,14 @@
 import {
   Z_RX_NO_CONTEXT, Z_TX_NO_CONTEXT, Z_FINAL, Z_DONE, Z_ERR_DATA, LOG_INFO, LOG_NOTICE, LOG_WARN,
 } from "../abi/constants";
-import { z_open, z_inflate, z_deflate, z_close } from "../abi/abi";
+import { z_open, z_inflate, z_deflate } from "../abi/imports";
 import { logStart, logOn } from "../core/log";
 import { putAscii } from "../util/bytes";
 import { PRE } from "../core/limits";
-import { Conn, F_DEFLATE } from "../core/conn";
-import { headerValuePtr, headerValueLen, RequestHead } from "../http/request";
-import { headerIs } from "../http/server";
-
-const H_EXTENSIONS = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x65,0x78,0x74,0x65,0x6e,0x73,0x69,0x6f,0x6e,0x73]); // sec-websocket-extensions
+import { F_DEFLATE } from "../core/record";
+import { Conn } from "../core/conn";
+import { lower, isOws, charIs, C_TCHAR, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN } from "../http/tokens";
+import { findHeaderOf, valuePtr, valueLen } from "../http/hdrbuf";
 
 /** The port has the codec (INIT_DEFLATE) and some vhost allows the extension. */
 export let deflateReady = false;
@@ -59,10 +58,6 @@ let oServerBits: i32 = 0; // server_max_window_bits value, 0: absent
 let oClientBits: i32 = -1; // client_max_window_bits: -1 absent, 0 without a value, else its value
 let oSeen: u32 = 0; // bit per parameter name: a repeated one declines the offer
 
-function lower(b: u32): u32 {
-  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
-}
-
 /** The n bytes at p equal the lower-case ASCII s, ignoring case. */
 function isName(p: usize, n: u32, s: string): bool {
   if (<u32>s.length != n) return false;
@@ -71,15 +66,8 @@ function isName(p: usize, n: u32, s: string): bool {
   return true;
 }
 
-/** tchar (RFC 9110 section 5.6.2). */
-function isTchar(b: u32): bool {
-  if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)) return true;
-  return b == 0x21 || (b >= 0x23 && b <= 0x27) || b == 0x2a || b == 0x2b || b == 0x2d || b == 0x2e ||
-    b == 0x5e || b == 0x5f || b == 0x60 || b == 0x7c || b == 0x7e;
-}
-
 function skipOws(v: usize, n: u32, i: u32): u32 {
-  while (i < n && (load<u8>(v + i) == 0x20 || load<u8>(v + i) == 0x09)) i++;
+  while (i < n && isOws(load<u8>(v + i))) i++;
   return i;
 }
 
@@ -153,7 +141,7 @@ function scanOffers(v: usize, n: u32): bool {
       continue;
     }
     const ns = i;
-    while (i < n && isTchar(load<u8>(v + i))) i++;
+    while (i < n && charIs(load<u8>(v + i), C_TCHAR)) i++;
     const pmd = isName(v + ns, i - ns, "permessage-deflate");
     let ok = i > ns;
     oServerNoCtx = false;
@@ -175,7 +163,7 @@ function scanOffers(v: usize, n: u32): bool {
       }
       i = skipOws(v, n, i + 1);
       const ps = i;
-      while (i < n && isTchar(load<u8>(v + i))) i++;
+      while (i < n && charIs(load<u8>(v + i), C_TCHAR)) i++;
       const pl = i - ps;
       if (pl == 0) {
         ok = false;
@@ -201,7 +189,7 @@ function scanOffers(v: usize, n: u32): bool {
           i++;
         } else {
           vs = i;
-          while (i < n && isTchar(load<u8>(v + i))) i++;
+          while (i < n && charIs(load<u8>(v + i), C_TCHAR)) i++;
           vl = i - vs;
         }
         if (vl == 0) {
@@ -227,13 +215,11 @@ function scanOffers(v: usize, n: u32): bool {
  *  Sec-WebSocket-Extensions line at `out` and returns its length, or 0 when
  *  the extension is not used (not offered, every offer declined, the vhost
  *  does not allow it, or the port has no memory for the codec). */
-export function negotiateDeflate(c: Conn, raw: usize, table: usize, head: RequestHead, allowed: bool, out: usize): u32 {
+export function negotiateDeflate(c: Conn, allowed: bool, out: usize): u32 {
   if (!deflateReady || !allowed) return 0;
   let found = false;
-  const n = head.headerCount;
-  for (let i: u32 = 0; i < n && !found; i++) {
-    if (!headerIs(raw, table, i, H_EXTENSIONS, 24)) continue;
-    found = scanOffers(headerValuePtr(raw, table, i), headerValueLen(table, i));
+  for (let i = findHeaderOf(c, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN); i >= 0 && !found; i = findHeaderOf(c, NAME_SEC_WEBSOCKET_EXTENSIONS, NAME_SEC_WEBSOCKET_EXTENSIONS_LEN, <u32>i + 1)) {
+    found = scanOffers(valuePtr(c, <u32>i), valueLen(c, <u32>i));
   }
   if (!found) return 0;
   // Our deflater honours server_max_window_bits; our inflater takes the
@@ -264,14 +250,6 @@ export function negotiateDeflate(c: Conn, raw: usize, table: usize, head: Reques
   w += putAscii(out + w, "\r\n");
   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": permessage-deflate, window ").u(txBits).s(oServerNoCtx ? ", server_no_context_takeover" : "").s(oClientNoCtx ? ", client_no_context_takeover" : "").end();
   return w;
-}
-
-/** Frees the connection's codec (the slot is being released). */
-export function deflateRelease(c: Conn): void {
-  if ((c.flags & F_DEFLATE) != 0) {
-    c.flags &= ~F_DEFLATE;
-    z_close(c.id);
-  }
 }
 
 // ---- streaming through the codec ------------------------------------------------------

@@ -197,6 +197,26 @@ describe("errors answer with a specific status and close", () => {
     expect(c.closed).toBe("graceful");
   });
 
+  test("input read while an error answer drains is discarded, never written into another connection's header buffer", () => {
+    // a takes header buffer 0, b buffer 1 (the pool hands out the lowest first)
+    const a = h.accept()!;
+    const b = h.accept()!;
+    h.feed(b, "GET /hello HTTP/1.1\r\nHost: a\r\n"); // half a head, kept in b's buffer
+    a.sendWindow = 0; // a's 400 stays queued: a drains before closing
+    h.feed(a, "GET / HTTP/1.1\r\n\r\n");
+    expect(a.closed).toBe(false);
+    // a's peer goes on sending: read (the socket must not stall) and dropped
+    expect(h.feed(a, "X".repeat(16384))).toBe(16384);
+    h.feed(b, "\r\n");
+    const [r] = responses(b.take());
+    expect(r.status).toBe(200);
+    expect(r.body).toBe("hello\n");
+    a.sendWindow = Infinity;
+    h.pump();
+    expect(statusOf(a.take())).toBe(400);
+    expect(a.closed).toBe("graceful");
+  });
+
   test("an error after a good pipelined request keeps the first answer", () => {
     const { out } = request("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/9.9\r\nHost: a\r\n\r\n");
     const s = out.toString();

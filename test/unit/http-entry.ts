@@ -3,9 +3,9 @@
 // very end of linear memory, so that a read past `len` traps (the
 // picohttpparser guard-page trick).
 import {
-  RequestHead, scanHeadEnd, parseHead, findHeader, findHeaderFrom, countHeader, headerHasToken,
+  MessageHead, scanHeadEnd, parseRequestHead, findHeaderFrom, headerHasToken,
   headerNameOff, headerNameLen, headerValueOff, headerValueLen, HEADER_ENTRY_SIZE,
-} from "../../src/http/request";
+} from "../../src/http/head";
 import { ChunkedDecoder, chunkedReset, chunkedResetLimits, chunkedDecode } from "../../src/http/chunked";
 
 const SCRATCH_SIZE: u32 = 65536;
@@ -14,11 +14,11 @@ const scratch = memory.data(SCRATCH_SIZE, 16);
 const names = memory.data(256, 16);
 const tokens = memory.data(256, 16);
 const table = memory.data(MAX_TABLE * HEADER_ENTRY_SIZE, 16);
-const headMem = memory.data(offsetof<RequestHead>(), 16);
+const headMem = memory.data(offsetof<MessageHead>(), 16);
 const decMem = memory.data(offsetof<ChunkedDecoder>(), 16);
 
 // @ts-ignore: decorator
-@inline function head(): RequestHead { return changetype<RequestHead>(headMem); }
+@inline function head(): MessageHead { return changetype<MessageHead>(headMem); }
 // @ts-ignore: decorator
 @inline function dec(): ChunkedDecoder { return changetype<ChunkedDecoder>(decMem); }
 
@@ -27,7 +27,7 @@ export function scratchSize(): u32 { return SCRATCH_SIZE; }
 export function namePtr(): usize { return names; }
 export function tokenPtr(): usize { return tokens; }
 export function heapBase(): usize { return __heap_base; }
-export function headSize(): u32 { return offsetof<RequestHead>(); }
+export function headSize(): u32 { return offsetof<MessageHead>(); }
 export function decoderSize(): u32 { return offsetof<ChunkedDecoder>(); }
 
 // ---- request head ----
@@ -35,7 +35,7 @@ export function scan(buf: usize, len: u32, from: u32, maxHead: u32, maxRequestLi
   return scanHeadEnd(buf, len, from, maxHead, maxRequestLine);
 }
 export function parse(buf: usize, headLen: u32, maxHeaders: u32): i32 {
-  return parseHead(buf, headLen, head(), table, maxHeaders < MAX_TABLE ? maxHeaders : MAX_TABLE);
+  return parseRequestHead(buf, headLen, head(), table, maxHeaders < MAX_TABLE ? maxHeaders : MAX_TABLE);
 }
 export function h_contentLength(): i64 { return head().contentLength; }
 export function h_method(): u32 { return head().method; }
@@ -67,9 +67,14 @@ export function hdr_nameLen(i: u32): u32 { return headerNameLen(table, i); }
 export function hdr_valueOff(i: u32): u32 { return headerValueOff(table, i); }
 export function hdr_valueLen(i: u32): u32 { return headerValueLen(table, i); }
 /** The name is in namePtr(), the token in tokenPtr(). */
-export function find(buf: usize, nameLen: u32): i32 { return findHeader(buf, head(), table, names, nameLen); }
+export function find(buf: usize, nameLen: u32): i32 { return findHeaderFrom(buf, head(), table, names, nameLen, 0); }
 export function findFrom(buf: usize, nameLen: u32, start: u32): i32 { return findHeaderFrom(buf, head(), table, names, nameLen, start); }
-export function count(buf: usize, nameLen: u32): u32 { return countHeader(buf, head(), table, names, nameLen); }
+/** Lines with that name, counted the way the core walks them (findHeaderFrom). */
+export function count(buf: usize, nameLen: u32): u32 {
+  let n: u32 = 0;
+  for (let i = findHeaderFrom(buf, head(), table, names, nameLen, 0); i >= 0; i = findHeaderFrom(buf, head(), table, names, nameLen, <u32>i + 1)) n++;
+  return n;
+}
 export function hasToken(buf: usize, nameLen: u32, tokenLen: u32): bool {
   return headerHasToken(buf, head(), table, names, nameLen, tokens, tokenLen);
 }

@@ -1,4 +1,4 @@
-// HTTP/1.1 request-head parser and chunked decoder (src/http/request.ts,
+// HTTP/1.1 request-head parser and chunked decoder (src/http/head.ts,
 // src/http/chunked.ts), compiled with the core's flags and driven through
 // test/unit/http-entry.ts.
 //
@@ -167,7 +167,7 @@ function readHeaders(buf: number): [string, string][] {
 }
 
 /** Parses the head found by scanHeadEnd, placed so that it ends at the end
- *  of memory (parseHead must not look past headLen). */
+ *  of memory (parseRequestHead must not look past headLen). */
 function parseFound(input: Buffer, headLen: number, lim: Limits): Outcome {
   const ptr = placeAtEnd(input.subarray(0, headLen));
   const r = ex.parse(ptr, headLen, lim.maxHeaders);
@@ -294,7 +294,7 @@ describe("request head API", () => {
     });
   });
 
-  test("findHeader, findHeaderFrom, countHeader: ASCII case-insensitive names", () => {
+  test("findHeaderFrom: ASCII case-insensitive names, from any line", () => {
     const h = bytes("GET / HTTP/1.1\r\nHost: h\r\nX-Multi: 1\r\nCookie: a=b\r\nx-multi: 2\r\nX-MULTI:3\r\nX-Multi-Not: 4\r\n\r\n");
     const buf = placeAtEnd(h);
     expect(ex.parse(buf, h.length, 64)).toBe(0);

@@ -157,7 +157,7 @@ static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
 
 /* ---- imports ------------------------------------------------------------ */
 
-/* Every import of src/abi/abi.ts, declared here too: core.h declares only
+/* Every import of src/abi/imports.ts, declared here too: core.h declares only
  * those the current core uses, and a mismatch must not compile. */
 u32 Z_envZ_sock_listen(struct Z_env_instance_t *, u32, u32, u32, u32);
 u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *, u32, u32, u32, u32);

@@ -75,7 +75,7 @@ enum {
   X_ABI_VERSION, X_LIMITS_PTR, X_INIT, X_RX_BUFFER, X_RX_SPACE, X_ACCEPTED,
   X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_HEAP_PROBE, X_CONNECTED, X_CONNECT_FAILED, X_COUNT
 };
-/* Each export of src/abi/abi.ts with its number of i32 arguments and results. */
+/* Each export of src/abi/exports.ts with its number of i32 arguments and results. */
 static const struct {
   const char *name;
   uint8_t args, rets;
@@ -353,7 +353,7 @@ static m3ApiRawFunction(imp_abort) {
   return m3Err_trapAbort;
 }
 
-/* Every import of src/abi/abi.ts ("env" module), with its wasm3 signature
+/* Every import of src/abi/imports.ts ("env" module), with its wasm3 signature
  * (result, then arguments): a module importing one with another type is
  * refused at open. */
 static const struct {

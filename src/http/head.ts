@@ -1,24 +1,28 @@
-// HTTP/1.1 request head: find its end, then parse and validate it.
+// HTTP/1.1 message heads: requests (the server role) and responses (the
+// client role). Find the end, then parse and validate.
 //
-// Two steps, neither allocates (no strings, no arrays, no closures, no throw):
+// Neither step allocates (no strings, no arrays, no closures, no throw):
 //
-//   scanHeadEnd()  incremental and stateless: the caller appends bytes and
-//                  calls again. Finds the empty line that ends the head, and
-//                  fails early on bare CR / bare LF, an over-long request line
-//                  and an over-long head.
-//   parseHead()    one pass over a complete head: fills a RequestHead and a
-//                  header table; every rule of RFC 9112 / RFC 9110 that the
-//                  head alone can decide is checked here.
+//   scanHeadEnd()        incremental and stateless: the caller appends bytes
+//                        and calls again. Finds the empty line that ends a
+//                        request head, and fails early on bare CR / bare LF,
+//                        an over-long request line and an over-long head.
+//   parseRequestHead()   one pass over a complete request head: fills a
+//                        MessageHead and a header table; every rule of RFC
+//                        9112 / RFC 9110 that the head alone can decide is
+//                        checked here.
+//   parseResponseHead()  the same for a response head (status line, fields).
 //
-// Return contract (both functions, like picohttpparser's one comment):
-//   > 0   scanHeadEnd: length of the head including the final CRLFCRLF
-//     0   scanHeadEnd: HEAD_INCOMPLETE, need more bytes;  parseHead: ok
+// Return contract (like picohttpparser's one comment):
+//   > 0   scanHeadEnd: length of the head including the final CRLFCRLF;
+//         parseResponseHead: the status code
+//     0   scanHeadEnd: HEAD_INCOMPLETE, need more bytes;  parseRequestHead: ok
 //   < 0   minus the HTTP status to answer with before closing:
 //         -400 syntax / framing, -414 request line too long,
 //         -431 head or header count too large, -501 transfer coding not
 //         implemented, -505 HTTP major version other than 1.
 //
-// Zero-copy: every offset below is relative to the `buf` passed to parseHead
+// Zero-copy: every offset below is relative to the `buf` passed to the parser
 // and stays valid as long as the caller keeps those head bytes in place.
 //
 // Header table (`maxHeaders` entries, HEADER_ENTRY_SIZE bytes each):
@@ -58,14 +62,8 @@ export const ERR_VERSION: i32 = -505;
 // ---- limits --------------------------------------------------------------------
 // Offsets in the header table are u16, so no head is longer than this.
 export const HEAD_MAX: u32 = 65535;
-// Suggested defaults; the board's httpHeaderBytes is the real bound.
-// Others: nginx 1 KiB buffer then 4 x 8 KiB, Apache LimitRequestLine 8190 and
-// LimitRequestFieldSize 8190, Node 16 KiB head, lws ~1-4 KiB on small targets.
-export const DEFAULT_MAX_HEAD: u32 = 4096;
-export const DEFAULT_MAX_REQUEST_LINE: u32 = 2048;
-// Apache LimitRequestFields 100, Node maxHeadersCount 2000 (trims, no error),
-// picohttpparser examples 100. Browsers send 10-20 on a WebSocket upgrade.
-export const DEFAULT_MAX_HEADERS: u32 = 32;
+// The real bounds are the board's header buffer (httpHeaderBytes) and
+// src/core/limits.ts (MAX_HEADERS, MAX_REQUEST_LINE).
 // Largest Content-Length accepted: 2^53 - 1, so the value is exact in a
 // JavaScript number on the host side too.
 export const CONTENT_LENGTH_MAX: u64 = 9007199254740991;
@@ -97,9 +95,9 @@ export const FORM_AUTHORITY: u32 = 2; // host:port, CONNECT only
 export const FORM_ASTERISK: u32 = 3; //  *, OPTIONS only
 
 /** The parsed request line and the header facts the core acts on.
- *  Obtain one over raw memory with changetype<RequestHead>(ptr); its size is
- *  offsetof<RequestHead>(). parseHead overwrites every field. */
-@unmanaged export class RequestHead {
+ *  Obtain one over raw memory with changetype<MessageHead>(ptr); its size is
+ *  offsetof<MessageHead>(). The parsers overwrite every field. */
+@unmanaged export class MessageHead {
   /** Content-Length value, or -1 when absent (also -1 when chunked). */
   contentLength: i64 = -1;
   /** METHOD_*; the bytes are at methodOff/methodLen. */
@@ -230,9 +228,6 @@ let teUnknown = false; //   a coding other than chunked
 let elemOff: u32 = 0;
 let elemLen: u32 = 0;
 
-/** Parses a complete head buf[0, headLen) (as delimited by scanHeadEnd) into
- *  `head` and the header table at `table` (room for maxHeaders entries).
- *  Returns HEAD_OK or -400 / -431 / -501 / -505. */
 /** One field line at p (not the empty line that ends the head), into the
  *  table entry e: field-name = token, then ':' with no whitespace before it
  *  (RFC 9112 §5.1); OWS field-value OWS, the value VCHAR / obs-text / SP /
@@ -265,7 +260,10 @@ function fieldLine(buf: usize, p: u32, headLen: u32, e: usize): i32 {
   return <i32>(p + 2);
 }
 
-export function parseHead(buf: usize, headLen: u32, head: RequestHead, table: usize, maxHeaders: u32): i32 {
+/** Parses a complete request head buf[0, headLen) (as delimited by
+ *  scanHeadEnd) into `head` and the header table at `table` (room for
+ *  maxHeaders entries). Returns HEAD_OK or -400 / -431 / -501 / -505. */
+export function parseRequestHead(buf: usize, headLen: u32, head: MessageHead, table: usize, maxHeaders: u32): i32 {
   resetHead(head);
   head.headLen = headLen;
   if (headLen > HEAD_MAX) return ERR_HEADERS_TOO_LARGE;
@@ -400,7 +398,7 @@ export function parseHead(buf: usize, headLen: u32, head: RequestHead, table: us
   return HEAD_OK;
 }
 
-function resetHead(head: RequestHead): void {
+function resetHead(head: MessageHead): void {
   head.contentLength = -1;
   head.method = METHOD_OTHER;
   head.methodOff = 0;
@@ -473,7 +471,7 @@ function headerId(p: usize, n: u32): u32 {
 /** Classifies the request-target (its bytes are already known to be VCHAR
  *  without '#') and sets form, path, query and, for absolute and authority
  *  form, the effective host. */
-function parseTarget(buf: usize, head: RequestHead): i32 {
+function parseTarget(buf: usize, head: MessageHead): i32 {
   const off = head.targetOff;
   const n = head.targetLen;
   const t = buf + off;
@@ -534,7 +532,7 @@ function parseTarget(buf: usize, head: RequestHead): i32 {
   return <u32>load<u8>(p + i) | 0x20;
 }
 
-function splitPathQuery(buf: usize, head: RequestHead, from: u32, to: u32): void {
+function splitPathQuery(buf: usize, head: MessageHead, from: u32, to: u32): void {
   let q = from;
   while (q < to && <u32>load<u8>(buf + q) != QMARK) q++;
   head.pathOff = from;
@@ -665,7 +663,7 @@ function scanTransferCodings(v: usize, n: u32): bool {
 }
 
 /** Expect = #expectation; "100-continue" is case-insensitive. */
-function scanExpect(head: RequestHead, v: usize, n: u32): void {
+function scanExpect(head: MessageHead, v: usize, n: u32): void {
   let i: u32 = 0;
   while (i < n) {
     i = listNext(v, n, i);
@@ -707,28 +705,12 @@ function scanExpect(head: RequestHead, v: usize, n: u32): void {
 
 /** Index of the first header at or after `start` whose name equals
  *  name[0, nameLen) ignoring ASCII case, or -1. */
-export function findHeaderFrom(buf: usize, head: RequestHead, table: usize, name: usize, nameLen: u32, start: u32): i32 {
+export function findHeaderFrom(buf: usize, head: MessageHead, table: usize, name: usize, nameLen: u32, start: u32): i32 {
   const count = head.headerCount;
   for (let i = start; i < count; i++) {
     if (headerNameLen(table, i) == nameLen && eqIgnoreCase(buf + headerNameOff(table, i), name, nameLen)) return <i32>i;
   }
   return -1;
-}
-
-/** Index of the first header named name[0, nameLen) (ASCII case-insensitive), or -1. */
-export function findHeader(buf: usize, head: RequestHead, table: usize, name: usize, nameLen: u32): i32 {
-  return findHeaderFrom(buf, head, table, name, nameLen, 0);
-}
-
-/** How many header lines carry that name. */
-export function countHeader(buf: usize, head: RequestHead, table: usize, name: usize, nameLen: u32): u32 {
-  let n: u32 = 0;
-  let i = findHeaderFrom(buf, head, table, name, nameLen, 0);
-  while (i >= 0) {
-    n++;
-    i = findHeaderFrom(buf, head, table, name, nameLen, <u32>i + 1);
-  }
-  return n;
 }
 
 /** v[0, n) read as a comma-separated list has an element equal to
@@ -745,7 +727,7 @@ export function listHasToken(v: usize, n: u32, token: usize, tokenLen: u32): boo
 
 /** listHasToken over every header line named name[0, nameLen) (a list field
  *  may be split over several lines, RFC 9110 §5.3). */
-export function headerHasToken(buf: usize, head: RequestHead, table: usize, name: usize, nameLen: u32, token: usize, tokenLen: u32): bool {
+export function headerHasToken(buf: usize, head: MessageHead, table: usize, name: usize, nameLen: u32, token: usize, tokenLen: u32): bool {
   let i = findHeaderFrom(buf, head, table, name, nameLen, 0);
   while (i >= 0) {
     if (listHasToken(buf + headerValueOff(table, <u32>i), headerValueLen(table, <u32>i), token, tokenLen)) return true;
@@ -760,7 +742,7 @@ export function headerHasToken(buf: usize, head: RequestHead, table: usize, name
  *  buf holds exactly the head (headLen bytes, through the empty line).
  *  Returns the status code (100..599), or ERR_BAD_REQUEST /
  *  ERR_HEADERS_TOO_LARGE / ERR_VERSION. */
-export function parseStatusHead(buf: usize, headLen: u32, head: RequestHead, table: usize, maxHeaders: u32): i32 {
+export function parseResponseHead(buf: usize, headLen: u32, head: MessageHead, table: usize, maxHeaders: u32): i32 {
   resetHead(head);
   head.headLen = headLen;
   if (headLen > HEAD_MAX) return ERR_HEADERS_TOO_LARGE;

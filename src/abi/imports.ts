@@ -1,20 +1,20 @@
-// The ABI: the only file that declares what crosses between the core
-// (WebAssembly) and the port (C, or the TypeScript test host).
+// The module's imports: what the core calls in the port (C, or the Node test
+// host). The one source of the import side of the ABI: tools/abi.ts reads
+// this file and generates the C prototypes (mote_imports.h), the engines'
+// glue (wasm2c's import functions, wasm3's link table) and the Node host's
+// checked import list; test/tools/abi.test.ts fails if they drift.
 //
 // Conventions
 // - Connections are small integer handles 0..maxConns-1 chosen by the port.
 //   The port never reuses a handle until the core has forgotten it: after the
 //   core calls sock_close(), or after the port called mote_closed().
-// - Pointers are offsets into the module's exported memory; the port checks
-//   every (ptr, len) against the memory size before touching it.
-// - Time enters only through mote_tick(now_ms): a u32 millisecond clock that
-//   may wrap (compare with wrap-safe subtraction).
+// - Pointers are offsets into the module's exported memory; the engine checks
+//   every (ptr, len) against the memory size before the port sees it. A
+//   `usize` parameter is a pointer; the `u32` parameter after it is its
+//   length, unless a `@size NAME BYTES` line below the comment fixes it.
+//   `@out NAME`: the port writes there (the others are read-only).
+// - Time enters only through mote_tick(now_ms) (./exports.ts).
 // - Constants are in ./constants.ts; the C header is generated from it.
-
-import { ABI_VERSION } from "./constants";
-import * as service from "../core/service";
-
-// ---------------------------------------------------------------- imports --
 
 /** Open a listening TCP socket. `iface` (UTF-8, may be empty = port's default
  *  address) and LISTEN_* flags. Returns a listener id >= 0 or a negative errno. */
@@ -31,6 +31,15 @@ export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, f
 @external("env", "sock_keepalive")
 export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, intervalS: u32): i32;
 
+/** Start connecting to host:port (host: a name or an address, UTF-8, not
+ *  NUL-terminated), non-blocking; CONNECT_TLS wraps the connection in a TLS
+ *  client session. Returns the connection's handle (the port's choice, free
+ *  in the core's table), then mote_connected or mote_connect_failed follows;
+ *  or a negative errno when it fails at once (no free slot, ENOSYS: this
+ *  port has no client connections, EINVAL: a bad host). */
+@external("env", "sock_connect")
+export declare function sock_connect(hostPtr: usize, hostLen: u32, port: u32, flags: u32): i32;
+
 /** Serve TLS for `vhost` on `listener` (https://, wss://; the core still
  *  sees only plaintext). `opts` is a block of TLS_OPT_* records
  *  (constants.ts): the vhost's certificate chain and private key (PEM files
@@ -41,15 +50,6 @@ export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, i
  *  Called before any connection is accepted. Returns 0 or a negative errno
  *  (the port logged why; 38 ENOSYS: no TLS in this firmware): the vhost
  *  then must not serve. */
-/** Start connecting to host:port (host: a name or an address, UTF-8, not
- *  NUL-terminated), non-blocking; CONNECT_TLS wraps the connection in a TLS
- *  client session. Returns the connection's handle (the port's choice, free
- *  in the core's table), then mote_connected or mote_connect_failed follows;
- *  or a negative errno when it fails at once (no free slot, ENOSYS: this
- *  port has no client connections, EINVAL: a bad host). */
-@external("env", "sock_connect")
-export declare function sock_connect(hostPtr: usize, hostLen: u32, port: u32, flags: u32): i32;
-
 @external("env", "sock_tls")
 export declare function sock_tls(listener: u32, vhost: u32, opts: usize, optsLen: u32): i32;
 
@@ -141,86 +141,3 @@ export declare function z_deflate(conn: u32, inPtr: usize, inLen: u32, outPtr: u
 /** Free the codec of `conn` (nothing when none is open). */
 @external("env", "z_close")
 export declare function z_close(conn: u32): void;
-
-// ---------------------------------------------------------------- exports --
-
-/** Where the port writes the Limits block (LIM_* offsets, LIM_SIZE bytes)
- *  before calling mote_init(). */
-export function mote_limits_ptr(): usize {
-  return service.limitsPtr();
-}
-
-/** Allocate every table from the limits, run the application's setup (which
- *  creates vhosts and so calls sock_listen). Returns 0, or a negative error
- *  after logging why. Called once per instance. */
-export function mote_init(now_ms: u32): i32 {
-  return service.init(now_ms);
-}
-
-/** Where the port should read socket bytes for `conn`, and how many it may
- *  read. Space 0 means: do not read now. Valid until the next call into the
- *  core. */
-export function mote_rx_buffer(conn: u32): usize {
-  return service.rxBuffer(conn);
-}
-export function mote_rx_space(conn: u32): u32 {
-  return service.rxSpace(conn);
-}
-
-/** A listener accepted `conn`; `vhost` is the vhost whose TLS configuration
- *  served its handshake, or VHOST_ANY. Returns ACCEPT_OK or ACCEPT_REFUSED
- *  (the port closes the socket; the core has already logged why). */
-export function mote_accepted(listener: u32, conn: u32, vhost: u32): i32 {
-  return service.accepted(listener, conn, vhost);
-}
-
-/** A connection from sock_connect is up (TCP, and TLS when asked). */
-export function mote_connected(conn: u32): void {
-  service.connected(conn);
-}
-
-/** A connection from sock_connect failed before it was up: `reason` is an
- *  errno or CONNECT_ERR_*. The port has already freed the handle. */
-export function mote_connect_failed(conn: u32, reason: u32): void {
-  service.connectFailed(conn, reason);
-}
-
-/** `n` bytes were read into mote_rx_buffer(conn). */
-export function mote_received(conn: u32, n: u32): void {
-  service.received(conn, n);
-}
-
-/** The socket can take bytes (after sock_want_writable(conn, 1)). */
-export function mote_writable(conn: u32): void {
-  service.writable(conn);
-}
-
-/** The peer closed or the socket failed (CLOSED_* reason). */
-export function mote_closed(conn: u32, reason: u32): void {
-  service.closed(conn, reason);
-}
-
-/** Time passes. Returns the milliseconds until the core next needs a tick
- *  (0xffffffff: nothing pending). */
-export function mote_tick(now_ms: u32): u32 {
-  return service.tick(now_ms);
-}
-
-/** Begin a graceful shutdown: WebSocket peers get close 1001, HTTP
- *  connections close when idle. Returns the number of connections still
- *  open; the port keeps servicing until it reaches 0 or its own deadline. */
-export function mote_shutdown(): u32 {
-  return service.shutdown();
-}
-
-/** Diagnostics for tests: the heap top, found by allocating one minimal
- *  block, so each call moves the top by a fixed 16 bytes. Two probes around a
- *  workload differ by exactly 16 when the workload allocated nothing. The
- *  service never calls it. */
-export function mote_heap_probe(): usize {
-  return heap.alloc(0);
-}
-
-export function mote_abi_version(): u32 {
-  return ABI_VERSION;
-}

@@ -1,32 +1,48 @@
-// RFC 6455 on an established connection: the opening handshake (§4.2), frame
-// parsing with in-place unmasking (§5), control frames (§5.5), UTF-8
-// validation of text (§8.1), closing (§7), and framing of the app's writes.
+// RFC 6455 on an open WebSocket, either side (the WebSocket role of the
+// handler table): frame parsing with in-place unmasking (section 5),
+// control frames (5.5), UTF-8 validation of text (8.1), closing (7), and
+// framing of the app's writes, masked on a client's connection (5.3).
+// permessage-deflate (RFC 7692) streams payloads through ./deflate.ts.
 
-import { LOG_INFO, LOG_NOTICE, CLOSE_ABORT, CLOSE_GRACEFUL } from "../abi/constants";
+import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, Z_DONE } from "../abi/constants";
+import { random_fill } from "../abi/imports";
 import { logStart, logOn } from "../core/log";
-import { putAscii } from "../util/bytes";
 import {
-  Conn, ST_WS, ST_WS_CLOSING, ST_FREE, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, TM_CLOSE,
-  F_APP_WANTS_WRITABLE, F_CLOSE_SENT, F_CLOSE_RCVD, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_ESTABLISHED,
-  F_DEFLATE, F_RX_COMPRESSED, F_CLIENT,
-} from "../core/conn";
-import { random_fill } from "../abi/abi";
-import {
-  send, closeConn, closeAfterFlush, setTimer, clearTimer, ctrlBuf, protocolOf, vhostOf, markEstablished,
-  updatePortWritable, maxMessage, hdrGive, statRxMessages, statTxMessages, txPending,
-} from "../core/service";
-import * as service from "../core/service";
-import { TIMEOUT_CLOSE_MS, PRE } from "../core/limits";
-import { NONE } from "../core/txpool";
+  ST_WS, ST_WS_CLOSING, ST_FREE, ROLE_WS, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, F_APP_WANTS_WRITABLE,
+  F_CLOSE_SENT, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_DEFLATE, F_RX_COMPRESSED, F_CLIENT,
+} from "../core/record";
+import { Conn, Role, setRole, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION } from "../core/conn";
+import { protocolOf } from "../core/protocol";
+import { ctrlBuf, maxMessage, rxBuf } from "../core/table";
+import * as table from "../core/table";
+import { send, closeConn, closeAfterFlush, enterWsClosing } from "../core/dispatch";
 import { unmask } from "./mask";
 import { utf8Step, UTF8_ACCEPT, UTF8_REJECT } from "./utf8";
-import { wsAcceptKey, wsKeyValid, WS_ACCEPT_LEN } from "./accept";
-import { RequestHead, METHOD_GET, headerValuePtr, headerValueLen } from "../http/request";
-import { rawOf, tableOf, httpFail, headOf, headerIs, headScratch } from "../http/server";
 import {
-  negotiateDeflate, inflateStep, deflateStep, zConsumed, zProduced, zRxArea, zTxArea, isDataError, logCodecError,
+  inflateStep, deflateStep, zConsumed, zProduced, zRxArea, zTxArea, isDataError, logCodecError,
 } from "./deflate";
-import { Z_DONE } from "../abi/constants";
+
+/** The WebSocket role of the handler table (either side). */
+class WsRole extends Role {
+  rx(c: Conn, n: u32): void { wsRx(c, rxBuf, n); }
+  writable(c: Conn, drained: bool): void { wsWritable(c, drained); }
+  closed(c: Conn, was: u8): void {
+    table.statWsOpen--;
+    protocolOf(c).closed(c);
+  }
+  shutdown(c: Conn): bool {
+    wsShutdown(c);
+    return true;
+  }
+  write(c: Conn, buf: usize, len: u32, kind: u32, fin: bool, pre: bool): i32 {
+    return pre ? wsWrite(c, buf, len, kind, fin) : wsWriteNoPre(c, buf, len, kind, fin);
+  }
+}
+
+/** Installs the WebSocket role (start-up). */
+export function wsInit(): void {
+  setRole(ROLE_WS, new WsRole());
+}
 
 // opcodes (§5.2)
 export const OP_CONT: u8 = 0;
@@ -46,143 +62,6 @@ export const CLOSE_POLICY: u16 = 1008;
 export const CLOSE_TOO_BIG: u16 = 1009;
 export const CLOSE_INTERNAL: u16 = 1011;
 export const CLOSE_TRY_AGAIN: u16 = 1013;
-
-// ---- handshake ------------------------------------------------------------------------
-
-const H_VERSION = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x76,0x65,0x72,0x73,0x69,0x6f,0x6e]); // sec-websocket-version
-const H_KEY = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x6b,0x65,0x79]); // sec-websocket-key
-const H_PROTOCOL = memory.data<u8>([0x73,0x65,0x63,0x2d,0x77,0x65,0x62,0x73,0x6f,0x63,0x6b,0x65,0x74,0x2d,0x70,0x72,0x6f,0x74,0x6f,0x63,0x6f,0x6c]); // sec-websocket-protocol
-
-
-function isOws(b: u8): bool {
-  return b == 0x20 || b == 0x09;
-}
-
-/** Picks the protocol (lws rules): the first one the client lists that the
- *  vhost has; none listed: the vhost's default. -1: listed, none supported. */
-let protocolListed = false;
-
-function chooseProtocol(c: Conn, raw: usize, head: RequestHead): i32 {
-  const vh = vhostOf(c);
-  const table = tableOf(c);
-  let listed = false;
-  const n = head.headerCount;
-  for (let i: u32 = 0; i < n; i++) {
-    if (!headerIs(raw, table, i, H_PROTOCOL, 22)) continue;
-    const v = headerValuePtr(raw, table, i);
-    const vlen = headerValueLen(table, i);
-    let s: u32 = 0;
-    while (s < vlen) {
-      // one comma-separated element, OWS trimmed
-      let e = s;
-      while (e < vlen && load<u8>(v + e) != 0x2c) e++;
-      let a = s;
-      let b = e;
-      while (a < b && isOws(load<u8>(v + a))) a++;
-      while (b > a && isOws(load<u8>(v + b - 1))) b--;
-      if (b > a) {
-        listed = true;
-        for (let p = 0; p < vh.protocols.length; p++) {
-          const nb = unchecked(vh.protocols[p]).nameBytes;
-          if (<u32>nb.byteLength == b - a && memory.compare(changetype<usize>(nb), v + a, b - a) == 0) {
-            protocolListed = true;
-            return p;
-          }
-        }
-      }
-      s = e + 1;
-    }
-  }
-  protocolListed = listed;
-  return listed ? -1 : vh.defaultProtocol;
-}
-
-export function wsHandshake(c: Conn, head: RequestHead): void {
-  const raw = rawOf(c);
-  const table = tableOf(c);
-  if (head.method != METHOD_GET || head.versionMinor < 1) {
-    httpFail(c, 400);
-    return;
-  }
-  // Sec-WebSocket-Version: 13 (§4.2.2: otherwise 426 naming the versions we speak)
-  let version = -1;
-  let keyIdx: i32 = -1;
-  let keys = 0;
-  const n = head.headerCount;
-  for (let i: u32 = 0; i < n; i++) {
-    if (headerIs(raw, table, i, H_VERSION, 21)) {
-      const v = headerValuePtr(raw, table, i);
-      const l = headerValueLen(table, i);
-      version = l == 2 && load<u8>(v) == 0x31 && load<u8>(v + 1) == 0x33 ? 13 : 0;
-    } else if (headerIs(raw, table, i, H_KEY, 17)) {
-      keyIdx = i;
-      keys++;
-    }
-  }
-  if (version != 13) {
-    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": WebSocket version is not 13: 426").end();
-    httpFail(c, 426);
-    return;
-  }
-  if (keys != 1 || !wsKeyValid(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx))) {
-    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": bad Sec-WebSocket-Key: 400").end();
-    httpFail(c, 400);
-    return;
-  }
-  const p = chooseProtocol(c, raw, head);
-  if (p < 0) {
-    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": no requested subprotocol is served here: 400").end();
-    httpFail(c, 400);
-    return;
-  }
-  c.protocol = <u8>p;
-  const proto = protocolOf(c);
-  if (proto.filterConnection(c) != 0) {
-    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": refused by ").s(proto.name).s(": 403").end();
-    httpFail(c, 403);
-    return;
-  }
-  // 101 Switching Protocols
-  const hs = headScratch(); // the 101 is built where response heads are (1 KiB)
-  let w: u32 = putAscii(hs, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
-  wsAcceptKey(headerValuePtr(raw, table, keyIdx), headerValueLen(table, keyIdx), hs + w);
-  w += WS_ACCEPT_LEN;
-  w += putAscii(hs + w, "\r\n");
-  if (protocolListed) {
-    // name the protocol only when the client asked for one (§4.2.2 item 5.4)
-    w += putAscii(hs + w, "Sec-WebSocket-Protocol: ");
-    const nb = proto.nameBytes;
-    memory.copy(hs + w, changetype<usize>(nb), nb.byteLength);
-    w += nb.byteLength;
-    w += putAscii(hs + w, "\r\n");
-  }
-  // permessage-deflate (RFC 7692 section 7.1): the codec is open from here
-  // on (F_DEFLATE), and freed with the slot even if the 101 cannot be sent
-  w += negotiateDeflate(c, raw, table, head, vhostOf(c).deflate && proto.deflate, hs + w);
-  w += putAscii(hs + w, "\r\n");
-  clearTimer(c);
-  if (!send(c, hs, w)) return;
-
-  c.state = ST_WS;
-  c.wsRx = WR_HEADER;
-  c.wsHdrFill = 0;
-  c.utf8 = UTF8_ACCEPT;
-  markEstablished(c);
-  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": WebSocket ").s(proto.name).end();
-  // Headers stay readable during ESTABLISHED; the buffer goes back after.
-  if (proto.established(c) != 0) {
-    appClose(c);
-  }
-  if (c.state == ST_FREE) return;
-  const left = c.hdrFill - c.headLen;
-  const at = raw + c.headLen;
-  if (left > 0 && (c.state == ST_WS || c.state == ST_WS_CLOSING)) wsRx(c, at, left);
-  if (c.state == ST_FREE || c.hdr == NONE) return;
-  hdrGive(c.hdr);
-  c.hdr = NONE;
-  c.hdrFill = 0;
-  c.headLen = 0;
-}
 
 // ---- receive ---------------------------------------------------------------------------
 
@@ -384,7 +263,7 @@ function deliver(c: Conn, p: usize, take: u32, last: bool): bool {
   c.rxFinal = last ? 1 : 0;
   c.rxRemaining = <u32>(c.wsFrameLeft > 0xffffffff ? 0xffffffff : c.wsFrameLeft);
   c.rxBinary = c.wsMsgOpcode == OP_BINARY ? 1 : 0;
-  if (last) service.statRxMessages++;
+  if (last) table.statRxMessages++;
   const proto = protocolOf(c);
   const r = (c.flags & F_CLIENT) != 0 ? proto.clientReceive(c, p, take) : proto.receive(c, p, take);
   c.rxFirst = 0;
@@ -420,7 +299,6 @@ function control(c: Conn): bool {
     return true;
   }
   // close (§5.5.1)
-  c.flags |= F_CLOSE_RCVD;
   let code: u32 = 1005;
   if (len == 1) return fail(c, CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
   if (len >= 2) {
@@ -468,10 +346,9 @@ export function appClose(c: Conn): void {
 export function startClose(c: Conn, code: u16): void {
   if (c.state != ST_WS) return;
   c.flags |= F_CLOSE_SENT;
-  c.state = ST_WS_CLOSING;
+  enterWsClosing(c);
   store<u16>(ctl + 100, bswap<u16>(code));
-  if (!sendFrame(c, OP_CLOSE, ctl + 100, 2)) return;
-  setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
+  sendFrame(c, OP_CLOSE, ctl + 100, 2);
 }
 
 export function wsShutdown(c: Conn): void {
@@ -513,13 +390,6 @@ function sendFrame(c: Conn, op: u8, data: usize, len: u32): bool {
   return send(c, ctl, 2 + len);
 }
 
-/** Write kinds (lws_write_protocol). */
-export const WRITE_TEXT: u32 = 0;
-export const WRITE_BINARY: u32 = 1;
-export const WRITE_CONTINUATION: u32 = 2;
-export const WRITE_HTTP: u32 = 3;
-export const WRITE_HTTP_FINAL: u32 = 4;
-
 /** Builds a frame header ending at `end` (the payload's start) and updates
  *  the fragment state. Returns the header length, or -1 when the connection
  *  is not open for writing or `kind` breaks the fragment sequence. */
@@ -559,7 +429,7 @@ function putHeader(c: Conn, end: usize, len: u32, kind: u32, fin: bool, rsv1: bo
   }
   if (fin) {
     c.flags &= ~F_TX_FRAG_OPEN;
-    service.statTxMessages++;
+    table.statTxMessages++;
   } else c.flags |= F_TX_FRAG_OPEN;
   return <i32>hl;
 }

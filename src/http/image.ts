@@ -26,13 +26,15 @@ import {
   IMG_OK, IMG_ERR_NO_STORE, IMG_ERR_TOO_BIG, IMG_ERR_BUSY, IMG_ERR_FLASH, IMG_ERR_TAG, IMG_ERR_FORMAT,
   IMG_ERR_SHORT, IMG_TAG_BYTES, LOG_NOTICE,
 } from "../abi/constants";
-import { image_begin, image_write, image_finish, image_abort, image_activate } from "../abi/abi";
-import { Conn, F_KEEPALIVE } from "./conn";
-import { Protocol } from "./protocol";
-import { headOf, httpFail } from "../http/server";
-import { METHOD_PUT } from "../http/request";
-import { logStart } from "./log";
-import { WRITE_HTTP_FINAL } from "../ws/server";
+import { image_begin, image_write, image_finish, image_abort, image_activate } from "../abi/imports";
+import { F_KEEPALIVE } from "../core/record";
+import { Conn, WRITE_HTTP_FINAL } from "../core/conn";
+import { Protocol } from "../core/protocol";
+import { logStart } from "../core/log";
+import { hexValue } from "./tokens";
+import { METHOD_PUT } from "./head";
+import { headOf } from "./hdrbuf";
+import { httpFail } from "./response";
 
 export const IMAGE_PATH = "/.mote/image";
 const NOBODY: u32 = 0xffffffff;
@@ -53,20 +55,13 @@ export function imageErrorStatus(r: i32): u32 {
 
 const tag = memory.data(IMG_TAG_BYTES);
 
-function hexVal(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  c |= 0x20;
-  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
-  return -1;
-}
-
 /** The tag header's 64 hex digits into `tag`. */
 function parseTag(p: usize, n: u32): bool {
   if (n != <u32>IMG_TAG_BYTES * 2) return false;
   for (let i: u32 = 0; i < <u32>IMG_TAG_BYTES; i++) {
-    const hi = hexVal(load<u8>(p + 2 * i));
-    const lo = hexVal(load<u8>(p + 2 * i + 1));
-    if (hi < 0 || lo < 0) return false;
+    const hi = hexValue(load<u8>(p + 2 * i));
+    const lo = hexValue(load<u8>(p + 2 * i + 1));
+    if (hi > 15 || lo > 15) return false;
     store<u8>(tag + i, <u8>((hi << 4) | lo));
   }
   return true;
