@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
 import { genHeader } from "./gen-header";
+import { writeAbiHeaders } from "./abi";
 import { Board } from "./boards";
 import { DEFAULT_KEY_FILE, provisionStore, readKey } from "./image";
 import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
@@ -118,6 +119,7 @@ export function buildArm(opts: BuildOptions, fileBoard: Board): BuildResult {
   step(path.join(inc, ".stamp"), [constants, path.join(ROOT, "tools/gen-header.ts")], "", [hdr], () =>
     fs.writeFileSync(hdr, genHeader(constants)),
   );
+  const abiHeaders = writeAbiHeaders(inc); // the calls (tools/abi.ts)
   const cfg = path.join(inc, "board_config.h");
   const cfgText = armBoardConfig(board); // the text itself keys the stamp: overrides such as --dhcp count
   step(path.join(inc, ".board.stamp"), [boardFile, __filename, path.join(ROOT, "tools/build.ts")], cfgText, [cfg], () =>
@@ -187,7 +189,7 @@ export function buildArm(opts: BuildOptions, fileBoard: Board): BuildResult {
     ...listFiles(path.join(ROOT, "platform/lwip"), ".h"),
     ...listFiles(plat, ".h"),
     ...listFiles(path.join(ROOT, "platform/engines", engine), ".h"),
-    hdr, cfg,
+    hdr, cfg, ...abiHeaders,
     ...(interp ? [keyH, ...wasm3Headers()] : [path.join(gen, "core.h")]),
   ];
   const ours = [

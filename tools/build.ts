@@ -6,6 +6,7 @@ import * as path from "path";
 import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import { genHeader } from "./gen-header";
+import { writeAbiHeaders } from "./abi";
 import { loadBoard, Board, isArmBoard } from "./boards";
 import { buildArm } from "./build-arm";
 import { checkModuleFeatures } from "./wasm-features";
@@ -211,6 +212,8 @@ export function build(opts: BuildOptions): BuildResult {
   const hdr = path.join(inc, "mote_abi.h");
   const constants = path.join(ROOT, "src/abi/constants.ts");
   step(path.join(inc, ".stamp"), [constants, __filename], "", [hdr], () => fs.writeFileSync(hdr, genHeader(constants)));
+  // and of the calls (src/abi/imports.ts, exports.ts: tools/abi.ts)
+  const abiHeaders = writeAbiHeaders(inc);
 
   const cfg = path.join(inc, "board_config.h");
   step(path.join(inc, ".board.stamp"), [path.join(ROOT, "boards", `${board.name}.json`), __filename], "", [cfg], () =>
@@ -252,7 +255,7 @@ export function build(opts: BuildOptions): BuildResult {
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
     ...listFiles(path.join(ROOT, "platform/linux"), ".h"),
     ...listFiles(path.join(ROOT, "platform/engines", engine), ".h"),
-    hdr, cfg,
+    hdr, cfg, ...abiHeaders,
     ...(engine === "wasm2c" ? [path.join(gen, "core.h")] : wasm3Headers()),
   ];
   ensureTls(); // mbedTLS and the test certificates (tools/tls.ts)

@@ -60,6 +60,9 @@ void mote_log_emit(int level, const char *text, size_t len) {
   port_log(level, line, n);
 }
 
+/* The module's log_emit import: a line the core built. */
+void port_log_emit(uint32_t level, const char *ptr, uint32_t len) { mote_log_emit((int)level, ptr, len); }
+
 void mote_vlogf(int level, const char *fmt, va_list ap) {
   if (!mote_log_on(log_mask, level)) return;
   char buf[LOG_LINE_MAX];

@@ -27,14 +27,10 @@ void mote_z_close_all(void);
 /* Connections with a codec open (tests, diagnostics). */
 uint32_t mote_z_open_count(void);
 
-/* The imports (see src/abi/imports.ts for the contracts). res receives u32
- * consumed, u32 produced (host byte order = wasm's little-endian on every
- * supported host). */
-int32_t port_z_open(uint32_t conn, uint32_t rx_bits, uint32_t tx_bits, uint32_t flags);
-int32_t port_z_inflate(uint32_t conn, const uint8_t *in, uint32_t in_len, uint8_t *out, uint32_t out_cap, uint32_t flags,
-                       uint8_t *res);
-int32_t port_z_deflate(uint32_t conn, const uint8_t *in, uint32_t in_len, uint8_t *out, uint32_t out_cap, uint32_t flags,
-                       uint8_t *res);
-void port_z_close(uint32_t conn);
+/* The imports z_open, z_inflate, z_deflate, z_close are port_z_* of
+ * mote_imports.h (see src/abi/imports.ts for the contracts). res receives
+ * u32 consumed, u32 produced (host byte order = wasm's little-endian on
+ * every supported host). */
+#include "mote_imports.h"
 
 #endif

@@ -150,7 +150,7 @@ uint32_t sim_now_ms(void) {
 
 uint32_t port_now_ms(void) { return sim_now_ms(); }
 
-void port_random(uint8_t *buf, uint32_t len) {
+void port_random_fill(uint8_t *buf, uint32_t len) {
   while (len > 0) {
     ssize_t n = getrandom(buf, len, 0);
     if (n < 0) {

@@ -238,7 +238,7 @@ static uint64_t rng_next(void) {
 
 uint32_t mps2_rand(void) { return (uint32_t)(rng_next() >> 16); }
 
-void port_random(uint8_t *buf, uint32_t len) {
+void port_random_fill(uint8_t *buf, uint32_t len) {
   /* stir in the timing of the calls themselves */
   rng_s0 ^= lan9118_free_run();
   while (len > 0) {

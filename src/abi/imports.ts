@@ -11,13 +11,18 @@
 // - Pointers are offsets into the module's exported memory; the engine checks
 //   every (ptr, len) against the memory size before the port sees it. A
 //   `usize` parameter is a pointer; the `u32` parameter after it is its
-//   length, unless a `@size NAME BYTES` line below the comment fixes it.
-//   `@out NAME`: the port writes there (the others are read-only).
+//   length, unless the doc comment says `@size NAME BYTES` (a fixed size, a
+//   number or a constant of ./constants.ts). `@out NAME`: the port writes
+//   there (the others are read-only); `@text NAME`: UTF-8 text (C: char).
+// - The C side of import NAME is port_NAME (platform/include/port.h includes
+//   the generated prototypes); platform/common/ implements the services
+//   every port shares (log_emit, image_*, z_*).
 // - Time enters only through mote_tick(now_ms) (./exports.ts).
 // - Constants are in ./constants.ts; the C header is generated from it.
 
 /** Open a listening TCP socket. `iface` (UTF-8, may be empty = port's default
- *  address) and LISTEN_* flags. Returns a listener id >= 0 or a negative errno. */
+ *  address) and LISTEN_* flags. Returns a listener id >= 0 or a negative errno.
+ *  @text ifacePtr */
 @external("env", "sock_listen")
 export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, flags: u32): i32;
 
@@ -36,7 +41,8 @@ export declare function sock_keepalive(listener: u32, timeS: u32, probes: u32, i
  *  client session. Returns the connection's handle (the port's choice, free
  *  in the core's table), then mote_connected or mote_connect_failed follows;
  *  or a negative errno when it fails at once (no free slot, ENOSYS: this
- *  port has no client connections, EINVAL: a bad host). */
+ *  port has no client connections, EINVAL: a bad host).
+ *  @text hostPtr */
 @external("env", "sock_connect")
 export declare function sock_connect(hostPtr: usize, hostLen: u32, port: u32, flags: u32): i32;
 
@@ -74,11 +80,13 @@ export declare function sock_pause_rx(conn: u32, paused: u32): void;
 @external("env", "sock_close")
 export declare function sock_close(conn: u32, mode: u32): void;
 
-/** Emit one log line (no trailing newline) at a LOG_* level. */
+/** Emit one log line (no trailing newline) at a LOG_* level.
+ *  @text ptr */
 @external("env", "log_emit")
 export declare function log_emit(level: u32, ptr: usize, len: u32): void;
 
-/** Fill memory with random bytes (masking keys, nonces). */
+/** Fill memory with random bytes (masking keys, nonces).
+ *  @out ptr */
 @external("env", "random_fill")
 export declare function random_fill(ptr: usize, len: u32): void;
 
@@ -127,14 +135,16 @@ export declare function z_open(conn: u32, rxBits: u32, txBits: u32, flags: u32):
  *  write inflated bytes to outPtr (up to outCap); u32 consumed and u32 produced
  *  at resPtr (Z_RESULT_BYTES). Z_DONE (all input taken, the message's tail
  *  too when Z_FINAL, nothing pending), Z_MORE (the output is full: call again
- *  with the rest of the input), Z_ERR_DATA, Z_ERR_STATE. */
+ *  with the rest of the input), Z_ERR_DATA, Z_ERR_STATE.
+ *  @out outPtr @out resPtr @size resPtr Z_RESULT_BYTES */
 @external("env", "z_inflate")
 export declare function z_inflate(conn: u32, inPtr: usize, inLen: u32, outPtr: usize, outCap: u32, flags: u32, resPtr: usize): i32;
 
 /** Deflate: the same shape. Each call ends in a sync flush, so what was
  *  produced can go out as a frame; with Z_FINAL the flush's 00 00 ff ff is
  *  stripped (and the deflater restarts under Z_TX_NO_CONTEXT). Z_DONE, Z_MORE
- *  (output full: call again with the rest), Z_ERR_STATE. outCap >= 64. */
+ *  (output full: call again with the rest), Z_ERR_STATE. outCap >= 64.
+ *  @out outPtr @out resPtr @size resPtr Z_RESULT_BYTES */
 @external("env", "z_deflate")
 export declare function z_deflate(conn: u32, inPtr: usize, inLen: u32, outPtr: usize, outCap: u32, flags: u32, resPtr: usize): i32;
 

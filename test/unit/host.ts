@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as C from "../../src/abi/constants";
+import { hostImports } from "../../tools/abi";
 
 export interface Limits {
   maxConns: number;
@@ -174,7 +175,9 @@ export class Host {
   }
 
   private async instantiate(wasm: Buffer, l: Limits) {
-    const env = {
+    // the import list and its pointer checks come from src/abi/imports.ts
+    // (tools/abi.ts), as the C engines' do: a missing or extra import throws
+    const env = hostImports({
       abort: (msg: number, file: number, line: number, col: number) => {
         throw new Error(`abort at ${this.asString(file)}:${line}:${col}: ${this.asString(msg)}`);
       },
@@ -281,7 +284,7 @@ export class Host {
       z_close: (id: number) => {
         this.codecs.delete(id);
       },
-    };
+    }, () => this.mem);
     const { instance } = await WebAssembly.instantiate(wasm, { env });
     this.inst = instance;
     this.ex = instance.exports;

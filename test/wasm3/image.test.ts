@@ -10,6 +10,7 @@ import * as path from "path";
 import WebSocket from "ws";
 import { Sim, ROOT, freePort } from "../integration/sim";
 import { build } from "../../tools/build";
+import { readAbi } from "../../tools/abi";
 
 const demo = () => build({ board: "linux", engine: "wasm3", quiet: true });
 const coreTest = () => build({ board: "linux", engine: "wasm3", app: "test/apps/core-test.ts", quiet: true });
@@ -84,17 +85,12 @@ function wat(name: string, text: string): string {
   return out;
 }
 
-const EXPORTS = ["mote_abi_version", "mote_limits_ptr", "mote_init", "mote_rx_buffer", "mote_rx_space", "mote_accepted",
-  "mote_received", "mote_writable", "mote_closed", "mote_tick", "mote_shutdown"];
-const ARGS: Record<string, number> = { mote_init: 1, mote_rx_buffer: 1, mote_rx_space: 1, mote_accepted: 3, mote_received: 2,
-  mote_writable: 1, mote_closed: 2, mote_tick: 1 };
-const NO_RESULT = ["mote_received", "mote_writable", "mote_closed"];
-
-/** A module with every export (each returns 0) plus `extra` fields. */
+/** A module with every export of src/abi/exports.ts (each returns 0) plus
+ *  `extra` fields. */
 function stubModule(extra: string, skip: string[] = []): string {
-  const fns = EXPORTS.filter((e) => !skip.includes(e)).map((e) => {
-    const params = Array(ARGS[e] || 0).fill("(param i32)").join(" ");
-    return NO_RESULT.includes(e) ? `(func (export "${e}") ${params})` : `(func (export "${e}") ${params} (result i32) (i32.const 0))`;
+  const fns = readAbi().exports.filter((e) => !skip.includes(e.name)).map((e) => {
+    const params = e.params.map(() => "(param i32)").join(" ");
+    return e.ret === "void" ? `(func (export "${e.name}") ${params})` : `(func (export "${e.name}") ${params} (result i32) (i32.const 0))`;
   });
   return `(module ${extra} (memory 1) ${fns.join(" ")})`;
 }

@@ -155,144 +155,14 @@ static uint8_t *host_ptr(uint32_t ptr, uint32_t len, const char *what) {
   return mem()->data + ptr;
 }
 
-/* ---- imports ------------------------------------------------------------ */
+/* ---- imports and exports ------------------------------------------------ */
 
-/* Every import of src/abi/imports.ts, declared here too: core.h declares only
- * those the current core uses, and a mismatch must not compile. */
-u32 Z_envZ_sock_listen(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_sock_tls(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_sock_connect(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_sock_send(struct Z_env_instance_t *, u32, u32, u32);
-void Z_envZ_sock_want_writable(struct Z_env_instance_t *, u32, u32);
-void Z_envZ_sock_pause_rx(struct Z_env_instance_t *, u32, u32);
-void Z_envZ_sock_close(struct Z_env_instance_t *, u32, u32);
-void Z_envZ_log_emit(struct Z_env_instance_t *, u32, u32, u32);
-void Z_envZ_random_fill(struct Z_env_instance_t *, u32, u32);
+/* Generated from src/abi/ by tools/abi.ts: an import function per import
+ * (each pointer through host_ptr), the export wrappers under ENGINE_CALL. */
+#include "mote_wasm2c.h"
+
+/* AssemblyScript's runtime import (not part of mote's ABI). */
 void Z_envZ_abort(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_image_begin(struct Z_env_instance_t *, u32, u32, u32);
-u32 Z_envZ_image_write(struct Z_env_instance_t *, u32, u32, u32);
-u32 Z_envZ_image_finish(struct Z_env_instance_t *);
-void Z_envZ_image_abort(struct Z_env_instance_t *);
-void Z_envZ_image_activate(struct Z_env_instance_t *);
-u32 Z_envZ_z_open(struct Z_env_instance_t *, u32, u32, u32, u32);
-u32 Z_envZ_z_inflate(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
-u32 Z_envZ_z_deflate(struct Z_env_instance_t *, u32, u32, u32, u32, u32, u32, u32);
-void Z_envZ_z_close(struct Z_env_instance_t *, u32);
-
-u32 Z_envZ_sock_listen(struct Z_env_instance_t *e, u32 port, u32 iface, u32 iface_len, u32 flags) {
-  (void)e;
-  const char *p = (const char *)host_ptr(iface, iface_len, "sock_listen");
-  return (u32)port_sock_listen(port, p, iface_len, flags);
-}
-
-u32 Z_envZ_sock_keepalive(struct Z_env_instance_t *e, u32 listener, u32 time_s, u32 probes, u32 interval_s) {
-  (void)e;
-  return (u32)port_sock_keepalive(listener, time_s, probes, interval_s);
-}
-
-u32 Z_envZ_sock_tls(struct Z_env_instance_t *e, u32 listener, u32 vhost, u32 opts, u32 opts_len) {
-  (void)e;
-  const uint8_t *o = host_ptr(opts, opts_len, "sock_tls");
-  return (u32)port_sock_tls(listener, vhost, o, opts_len);
-}
-
-u32 Z_envZ_sock_connect(struct Z_env_instance_t *e, u32 host, u32 host_len, u32 port, u32 flags) {
-  (void)e;
-  const char *h = (const char *)host_ptr(host, host_len, "sock_connect");
-  return (u32)port_sock_connect(h, host_len, port, flags);
-}
-
-u32 Z_envZ_sock_send(struct Z_env_instance_t *e, u32 conn, u32 ptr, u32 len) {
-  (void)e;
-  const uint8_t *p = host_ptr(ptr, len, "sock_send");
-  return (u32)port_sock_send(conn, p, len);
-}
-
-void Z_envZ_sock_want_writable(struct Z_env_instance_t *e, u32 conn, u32 on) {
-  (void)e;
-  port_sock_want_writable(conn, on);
-}
-
-void Z_envZ_sock_pause_rx(struct Z_env_instance_t *e, u32 conn, u32 paused) {
-  (void)e;
-  port_sock_pause_rx(conn, paused);
-}
-
-void Z_envZ_sock_close(struct Z_env_instance_t *e, u32 conn, u32 mode) {
-  (void)e;
-  port_sock_close(conn, mode);
-}
-
-void Z_envZ_log_emit(struct Z_env_instance_t *e, u32 level, u32 ptr, u32 len) {
-  (void)e;
-  const char *p = (const char *)host_ptr(ptr, len, "log_emit");
-  mote_log_emit((int)level, p, len);
-}
-
-void Z_envZ_random_fill(struct Z_env_instance_t *e, u32 ptr, u32 len) {
-  (void)e;
-  uint8_t *p = host_ptr(ptr, len, "random_fill");
-  port_random(p, len);
-}
-
-/* The image store is engine-neutral (platform/common/image_store.c); a
- * wasm2c firmware has the module compiled in and no store, and answers
- * MOTE_IMG_ERR_NO_STORE there. */
-u32 Z_envZ_image_begin(struct Z_env_instance_t *e, u32 len, u32 tag, u32 tag_len) {
-  (void)e;
-  const uint8_t *p = host_ptr(tag, tag_len, "image_begin");
-  return (u32)port_image_begin(len, p, tag_len);
-}
-
-u32 Z_envZ_image_write(struct Z_env_instance_t *e, u32 offset, u32 ptr, u32 len) {
-  (void)e;
-  const uint8_t *p = host_ptr(ptr, len, "image_write");
-  return (u32)port_image_write(offset, p, len);
-}
-
-u32 Z_envZ_image_finish(struct Z_env_instance_t *e) {
-  (void)e;
-  return (u32)port_image_finish();
-}
-
-void Z_envZ_image_abort(struct Z_env_instance_t *e) {
-  (void)e;
-  port_image_abort();
-}
-
-void Z_envZ_image_activate(struct Z_env_instance_t *e) {
-  (void)e;
-  port_image_activate();
-}
-
-/* The DEFLATE codec (platform/common/zcodec.c): input, output and the
- * 8-byte result block are each checked against linear memory. */
-u32 Z_envZ_z_open(struct Z_env_instance_t *e, u32 conn, u32 rx_bits, u32 tx_bits, u32 flags) {
-  (void)e;
-  return (u32)port_z_open(conn, rx_bits, tx_bits, flags);
-}
-
-u32 Z_envZ_z_inflate(struct Z_env_instance_t *e, u32 conn, u32 in, u32 in_len, u32 out, u32 out_cap, u32 flags, u32 res) {
-  (void)e;
-  const uint8_t *i = host_ptr(in, in_len, "z_inflate");
-  uint8_t *o = host_ptr(out, out_cap, "z_inflate");
-  uint8_t *r = host_ptr(res, MOTE_Z_RESULT_BYTES, "z_inflate");
-  return (u32)port_z_inflate(conn, i, in_len, o, out_cap, flags, r);
-}
-
-u32 Z_envZ_z_deflate(struct Z_env_instance_t *e, u32 conn, u32 in, u32 in_len, u32 out, u32 out_cap, u32 flags, u32 res) {
-  (void)e;
-  const uint8_t *i = host_ptr(in, in_len, "z_deflate");
-  uint8_t *o = host_ptr(out, out_cap, "z_deflate");
-  uint8_t *r = host_ptr(res, MOTE_Z_RESULT_BYTES, "z_deflate");
-  return (u32)port_z_deflate(conn, i, in_len, o, out_cap, flags, r);
-}
-
-void Z_envZ_z_close(struct Z_env_instance_t *e, u32 conn) {
-  (void)e;
-  port_z_close(conn);
-}
 
 /* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
  * ASCII, '?' for anything else. Never traps. */
@@ -325,12 +195,7 @@ void Z_envZ_abort(struct Z_env_instance_t *e, u32 msg, u32 file, u32 line, u32 c
   trap_with(MOTE_TRAP_ABORT);
 }
 
-/* ---- exports ------------------------------------------------------------ */
-
-int mote_engine_abi_version(uint32_t *version) {
-  ENGINE_CALL(*version = Z_coreZ_mote_abi_version(&inst));
-  return 0;
-}
+/* ---- exports that return pointers (the rest: mote_wasm2c.h) ---------------- */
 
 int mote_engine_limits_ptr(uint8_t **block) {
   static uint32_t off;
@@ -340,16 +205,6 @@ int mote_engine_limits_ptr(uint8_t **block) {
     return MOTE_TRAP_BAD_POINTER;
   }
   *block = mem()->data + off;
-  return 0;
-}
-
-int mote_engine_init(uint32_t now_ms, int32_t *result) {
-  ENGINE_CALL(*result = (int32_t)Z_coreZ_mote_init(&inst, now_ms));
-  return 0;
-}
-
-int mote_engine_rx_space(uint32_t conn, uint32_t *space) {
-  ENGINE_CALL(*space = Z_coreZ_mote_rx_space(&inst, conn));
   return 0;
 }
 
@@ -368,50 +223,5 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   }
   *buf = mem()->data + off;
   *space = sp;
-  return 0;
-}
-
-int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result) {
-  ENGINE_CALL(*result = (int32_t)Z_coreZ_mote_accepted(&inst, listener, conn, vhost));
-  return 0;
-}
-
-int mote_engine_received(uint32_t conn, uint32_t n) {
-  ENGINE_CALL(Z_coreZ_mote_received(&inst, conn, n));
-  return 0;
-}
-
-int mote_engine_writable(uint32_t conn) {
-  ENGINE_CALL(Z_coreZ_mote_writable(&inst, conn));
-  return 0;
-}
-
-int mote_engine_connected(uint32_t conn) {
-  ENGINE_CALL(Z_coreZ_mote_connected(&inst, conn));
-  return 0;
-}
-
-int mote_engine_connect_failed(uint32_t conn, uint32_t reason) {
-  ENGINE_CALL(Z_coreZ_mote_connect_failed(&inst, conn, reason));
-  return 0;
-}
-
-int mote_engine_closed(uint32_t conn, uint32_t reason) {
-  ENGINE_CALL(Z_coreZ_mote_closed(&inst, conn, reason));
-  return 0;
-}
-
-int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms) {
-  ENGINE_CALL(*next_ms = Z_coreZ_mote_tick(&inst, now_ms));
-  return 0;
-}
-
-int mote_engine_shutdown(uint32_t *open_conns) {
-  ENGINE_CALL(*open_conns = Z_coreZ_mote_shutdown(&inst));
-  return 0;
-}
-
-int mote_engine_heap_probe(uint32_t *top) {
-  ENGINE_CALL(*top = Z_coreZ_mote_heap_probe(&inst));
   return 0;
 }

@@ -69,26 +69,73 @@ void mote_engine_debug_fault(uint32_t n) {
   fault_count = 0;
 }
 
-/* ---- exports ------------------------------------------------------------ */
+/* ---- bounds checks ------------------------------------------------------ */
 
-enum {
-  X_ABI_VERSION, X_LIMITS_PTR, X_INIT, X_RX_BUFFER, X_RX_SPACE, X_ACCEPTED,
-  X_RECEIVED, X_WRITABLE, X_CLOSED, X_TICK, X_SHUTDOWN, X_HEAP_PROBE, X_CONNECTED, X_CONNECT_FAILED, X_COUNT
-};
-/* Each export of src/abi/exports.ts with its number of i32 arguments and results. */
-static const struct {
-  const char *name;
-  uint8_t args, rets;
-} xdef[X_COUNT] = {
-    [X_ABI_VERSION] = {"mote_abi_version", 0, 1}, [X_LIMITS_PTR] = {"mote_limits_ptr", 0, 1},
-    [X_INIT] = {"mote_init", 1, 1},               [X_RX_BUFFER] = {"mote_rx_buffer", 1, 1},
-    [X_RX_SPACE] = {"mote_rx_space", 1, 1},       [X_ACCEPTED] = {"mote_accepted", 3, 1},
-    [X_RECEIVED] = {"mote_received", 2, 0},       [X_WRITABLE] = {"mote_writable", 1, 0},
-    [X_CONNECTED] = {"mote_connected", 1, 0},     [X_CONNECT_FAILED] = {"mote_connect_failed", 2, 0},
-    [X_CLOSED] = {"mote_closed", 2, 0},           [X_TICK] = {"mote_tick", 1, 1},
-    [X_SHUTDOWN] = {"mote_shutdown", 0, 1}, [X_HEAP_PROBE] = {"mote_heap_probe", 0, 1},
-};
-static IM3Function xfn[X_COUNT];
+static inline int range_ok(uint32_t size, uint32_t ptr, uint32_t len) { return !(ptr > size || len > size - ptr); }
+
+/* (ptr,len) from the module for import `what`, as a host pointer, or NULL
+ * (logged) when it is outside linear memory: the import then returns
+ * trap_bad_pointer. m3ApiCheckMem does the same check, but reports an
+ * out-of-bounds trap; the host's refusal must be told apart. */
+static uint8_t *host_ptr(IM3Runtime runtime, void *mem, uint32_t ptr, uint32_t len, const char *what) {
+  uint32_t size = m3_GetMemorySize(runtime);
+  int fault = fault_every && ++fault_count % fault_every == 0;
+  if (!range_ok(size, ptr, len) || fault) {
+    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, (unsigned)ptr, (unsigned)len, (unsigned)size,
+             fault ? " (injected)" : "");
+    return NULL;
+  }
+  return (uint8_t *)mem + ptr;
+}
+
+#define CHECKED(var, type, ptr, len, what)                                  \
+  type var = (type)host_ptr(runtime, _mem, (ptr), (len), (what));           \
+  if (!var) return trap_bad_pointer
+
+/* ---- imports and exports ------------------------------------------------ */
+
+/* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
+ * ASCII, '?' for anything else. Never traps. */
+static void as_string(const uint8_t *mem, uint32_t size, uint32_t ptr, char *out, size_t cap, const char *none) {
+  if (ptr == 0) {
+    snprintf(out, cap, "%s", none);
+    return;
+  }
+  uint32_t bytes;
+  if (ptr < 4 || !range_ok(size, ptr - 4, 4)) goto bad;
+  memcpy(&bytes, mem + ptr - 4, 4); /* wasm memory is little-endian */
+  if (!range_ok(size, ptr, bytes)) goto bad;
+  size_t n = 0;
+  for (uint32_t i = 0; i + 1 < bytes && n + 1 < cap; i += 2) {
+    uint16_t c = (uint16_t)(mem[ptr + i] | mem[ptr + i + 1] << 8);
+    out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  out[n] = 0;
+  return;
+bad:
+  snprintf(out, cap, "(bad string %u)", (unsigned)ptr);
+}
+
+static m3ApiRawFunction(imp_abort) {
+  m3ApiGetArg(uint32_t, msg);
+  m3ApiGetArg(uint32_t, file);
+  m3ApiGetArg(uint32_t, line);
+  m3ApiGetArg(uint32_t, col);
+  char m[160], f[160];
+  uint32_t size = m3_GetMemorySize(runtime);
+  as_string(_mem, size, msg, m, sizeof m, "(no message)");
+  as_string(_mem, size, file, f, sizeof f, "(unknown)");
+  mote_err("abort: %s at %s:%u:%u", m, f, (unsigned)line, (unsigned)col);
+  return m3Err_trapAbort;
+}
+
+/* Generated from src/abi/ by tools/abi.ts: an import function per import
+ * (each pointer through CHECKED), their link table (idef, with imp_abort
+ * above), the export table (X_*, xdef, xfn) and the export wrappers over
+ * call3(). */
+#include "mote_wasm3.h"
+
+/* ---- calls into the module ---------------------------------------------- */
 
 /* The status of a call that returned r (not m3Err_none). */
 static int trap_status(M3Result r) {
@@ -126,262 +173,6 @@ static int call3(int x, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t *ret) {
 }
 
 static int call(int x, uint32_t a0, uint32_t a1, uint32_t *ret) { return call3(x, a0, a1, 0, ret); }
-
-/* ---- bounds checks ------------------------------------------------------ */
-
-static inline int range_ok(uint32_t size, uint32_t ptr, uint32_t len) { return !(ptr > size || len > size - ptr); }
-
-/* (ptr,len) from the module for import `what`, as a host pointer, or NULL
- * (logged) when it is outside linear memory: the import then returns
- * trap_bad_pointer. m3ApiCheckMem does the same check, but reports an
- * out-of-bounds trap; the host's refusal must be told apart. */
-static uint8_t *host_ptr(IM3Runtime runtime, void *mem, uint32_t ptr, uint32_t len, const char *what) {
-  uint32_t size = m3_GetMemorySize(runtime);
-  int fault = fault_every && ++fault_count % fault_every == 0;
-  if (!range_ok(size, ptr, len) || fault) {
-    mote_err("bad pointer from core: %s(ptr %u, len %u), memory %u bytes%s", what, (unsigned)ptr, (unsigned)len, (unsigned)size,
-             fault ? " (injected)" : "");
-    return NULL;
-  }
-  return (uint8_t *)mem + ptr;
-}
-
-#define CHECKED(var, type, ptr, len, what)                                  \
-  type var = (type)host_ptr(runtime, _mem, (ptr), (len), (what));           \
-  if (!var) return trap_bad_pointer
-
-/* ---- imports ------------------------------------------------------------ */
-
-static m3ApiRawFunction(imp_sock_listen) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, port);
-  m3ApiGetArg(uint32_t, iface);
-  m3ApiGetArg(uint32_t, iface_len);
-  m3ApiGetArg(uint32_t, flags);
-  CHECKED(p, const char *, iface, iface_len, "sock_listen");
-  m3ApiReturn(port_sock_listen(port, p, iface_len, flags));
-}
-
-static m3ApiRawFunction(imp_sock_keepalive) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, listener);
-  m3ApiGetArg(uint32_t, time_s);
-  m3ApiGetArg(uint32_t, probes);
-  m3ApiGetArg(uint32_t, interval_s);
-  m3ApiReturn(port_sock_keepalive(listener, time_s, probes, interval_s));
-}
-
-static m3ApiRawFunction(imp_sock_connect) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, host);
-  m3ApiGetArg(uint32_t, host_len);
-  m3ApiGetArg(uint32_t, port);
-  m3ApiGetArg(uint32_t, flags);
-  CHECKED(h, const char *, host, host_len, "sock_connect");
-  m3ApiReturn(port_sock_connect(h, host_len, port, flags));
-}
-
-static m3ApiRawFunction(imp_sock_tls) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, listener);
-  m3ApiGetArg(uint32_t, vhost);
-  m3ApiGetArg(uint32_t, opts);
-  m3ApiGetArg(uint32_t, opts_len);
-  CHECKED(o, const uint8_t *, opts, opts_len, "sock_tls");
-  m3ApiReturn(port_sock_tls(listener, vhost, o, opts_len));
-}
-
-static m3ApiRawFunction(imp_sock_send) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, ptr);
-  m3ApiGetArg(uint32_t, len);
-  CHECKED(p, const uint8_t *, ptr, len, "sock_send");
-  m3ApiReturn(port_sock_send(conn, p, len));
-}
-
-static m3ApiRawFunction(imp_sock_want_writable) {
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, on);
-  port_sock_want_writable(conn, on);
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_sock_pause_rx) {
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, paused);
-  port_sock_pause_rx(conn, paused);
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_sock_close) {
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, mode);
-  port_sock_close(conn, mode);
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_log_emit) {
-  m3ApiGetArg(uint32_t, level);
-  m3ApiGetArg(uint32_t, ptr);
-  m3ApiGetArg(uint32_t, len);
-  CHECKED(p, const char *, ptr, len, "log_emit");
-  mote_log_emit((int)level, p, len);
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_random_fill) {
-  m3ApiGetArg(uint32_t, ptr);
-  m3ApiGetArg(uint32_t, len);
-  CHECKED(p, uint8_t *, ptr, len, "random_fill");
-  port_random(p, len);
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_image_begin) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, len);
-  m3ApiGetArg(uint32_t, tag);
-  m3ApiGetArg(uint32_t, tag_len);
-  CHECKED(p, const uint8_t *, tag, tag_len, "image_begin");
-  m3ApiReturn(port_image_begin(len, p, tag_len));
-}
-
-static m3ApiRawFunction(imp_image_write) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, offset);
-  m3ApiGetArg(uint32_t, ptr);
-  m3ApiGetArg(uint32_t, len);
-  CHECKED(p, const uint8_t *, ptr, len, "image_write");
-  m3ApiReturn(port_image_write(offset, p, len));
-}
-
-static m3ApiRawFunction(imp_image_finish) {
-  m3ApiReturnType(int32_t);
-  m3ApiReturn(port_image_finish());
-}
-
-static m3ApiRawFunction(imp_image_abort) {
-  port_image_abort();
-  m3ApiSuccess();
-}
-
-static m3ApiRawFunction(imp_image_activate) {
-  port_image_activate();
-  m3ApiSuccess();
-}
-
-/* The DEFLATE codec (platform/common/zcodec.c): input, output and the
- * 8-byte result block are each checked against linear memory. */
-static m3ApiRawFunction(imp_z_open) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, rx_bits);
-  m3ApiGetArg(uint32_t, tx_bits);
-  m3ApiGetArg(uint32_t, flags);
-  m3ApiReturn(port_z_open(conn, rx_bits, tx_bits, flags));
-}
-
-static m3ApiRawFunction(imp_z_inflate) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, in);
-  m3ApiGetArg(uint32_t, in_len);
-  m3ApiGetArg(uint32_t, out);
-  m3ApiGetArg(uint32_t, out_cap);
-  m3ApiGetArg(uint32_t, flags);
-  m3ApiGetArg(uint32_t, res);
-  CHECKED(i, const uint8_t *, in, in_len, "z_inflate");
-  CHECKED(o, uint8_t *, out, out_cap, "z_inflate");
-  CHECKED(r, uint8_t *, res, MOTE_Z_RESULT_BYTES, "z_inflate");
-  m3ApiReturn(port_z_inflate(conn, i, in_len, o, out_cap, flags, r));
-}
-
-static m3ApiRawFunction(imp_z_deflate) {
-  m3ApiReturnType(int32_t);
-  m3ApiGetArg(uint32_t, conn);
-  m3ApiGetArg(uint32_t, in);
-  m3ApiGetArg(uint32_t, in_len);
-  m3ApiGetArg(uint32_t, out);
-  m3ApiGetArg(uint32_t, out_cap);
-  m3ApiGetArg(uint32_t, flags);
-  m3ApiGetArg(uint32_t, res);
-  CHECKED(i, const uint8_t *, in, in_len, "z_deflate");
-  CHECKED(o, uint8_t *, out, out_cap, "z_deflate");
-  CHECKED(r, uint8_t *, res, MOTE_Z_RESULT_BYTES, "z_deflate");
-  m3ApiReturn(port_z_deflate(conn, i, in_len, o, out_cap, flags, r));
-}
-
-static m3ApiRawFunction(imp_z_close) {
-  m3ApiGetArg(uint32_t, conn);
-  port_z_close(conn);
-  m3ApiSuccess();
-}
-
-/* An AssemblyScript string (UTF-16LE, byte length as u32 at ptr-4) as
- * ASCII, '?' for anything else. Never traps. */
-static void as_string(const uint8_t *mem, uint32_t size, uint32_t ptr, char *out, size_t cap, const char *none) {
-  if (ptr == 0) {
-    snprintf(out, cap, "%s", none);
-    return;
-  }
-  uint32_t bytes;
-  if (ptr < 4 || !range_ok(size, ptr - 4, 4)) goto bad;
-  memcpy(&bytes, mem + ptr - 4, 4); /* wasm memory is little-endian */
-  if (!range_ok(size, ptr, bytes)) goto bad;
-  size_t n = 0;
-  for (uint32_t i = 0; i + 1 < bytes && n + 1 < cap; i += 2) {
-    uint16_t c = (uint16_t)(mem[ptr + i] | mem[ptr + i + 1] << 8);
-    out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-  }
-  out[n] = 0;
-  return;
-bad:
-  snprintf(out, cap, "(bad string %u)", (unsigned)ptr);
-}
-
-static m3ApiRawFunction(imp_abort) {
-  m3ApiGetArg(uint32_t, msg);
-  m3ApiGetArg(uint32_t, file);
-  m3ApiGetArg(uint32_t, line);
-  m3ApiGetArg(uint32_t, col);
-  char m[160], f[160];
-  uint32_t size = m3_GetMemorySize(runtime);
-  as_string(_mem, size, msg, m, sizeof m, "(no message)");
-  as_string(_mem, size, file, f, sizeof f, "(unknown)");
-  mote_err("abort: %s at %s:%u:%u", m, f, (unsigned)line, (unsigned)col);
-  return m3Err_trapAbort;
-}
-
-/* Every import of src/abi/imports.ts ("env" module), with its wasm3 signature
- * (result, then arguments): a module importing one with another type is
- * refused at open. */
-static const struct {
-  const char *name, *sig;
-  M3RawCall fn;
-} idef[] = {
-    {"sock_listen", "i(iiii)", imp_sock_listen},
-    {"sock_keepalive", "i(iiii)", imp_sock_keepalive},
-    {"sock_tls", "i(iiii)", imp_sock_tls},
-    {"sock_connect", "i(iiii)", imp_sock_connect},
-    {"sock_send", "i(iii)", imp_sock_send},
-    {"sock_want_writable", "v(ii)", imp_sock_want_writable},
-    {"sock_pause_rx", "v(ii)", imp_sock_pause_rx},
-    {"sock_close", "v(ii)", imp_sock_close},
-    {"log_emit", "v(iii)", imp_log_emit},
-    {"random_fill", "v(ii)", imp_random_fill},
-    {"image_begin", "i(iii)", imp_image_begin},
-    {"image_write", "i(iii)", imp_image_write},
-    {"image_finish", "i()", imp_image_finish},
-    {"image_abort", "v()", imp_image_abort},
-    {"image_activate", "v()", imp_image_activate},
-    {"z_open", "i(iiii)", imp_z_open},
-    {"z_inflate", "i(iiiiiii)", imp_z_inflate},
-    {"z_deflate", "i(iiiiiii)", imp_z_deflate},
-    {"z_close", "v(i)", imp_z_close},
-    {"abort", "v(iiii)", imp_abort},
-};
-#define N_IMPORTS (sizeof idef / sizeof idef[0])
 
 /* ---- instance ----------------------------------------------------------- */
 
@@ -536,9 +327,7 @@ void mote_engine_close(void) {
   in_call = 0;
 }
 
-/* ---- export wrappers ---------------------------------------------------- */
-
-int mote_engine_abi_version(uint32_t *version) { return call(X_ABI_VERSION, 0, 0, version); }
+/* ---- exports that return pointers (the rest: mote_wasm3.h) ----------------- */
 
 int mote_engine_limits_ptr(uint8_t **block) {
   uint32_t off = 0;
@@ -552,15 +341,6 @@ int mote_engine_limits_ptr(uint8_t **block) {
   *block = m3_GetMemory(rt, NULL, 0) + off;
   return 0;
 }
-
-int mote_engine_init(uint32_t now_ms, int32_t *result) {
-  uint32_t v = 0;
-  int st = call(X_INIT, now_ms, 0, &v);
-  if (st == 0) *result = (int32_t)v;
-  return st;
-}
-
-int mote_engine_rx_space(uint32_t conn, uint32_t *space) { return call(X_RX_SPACE, conn, 0, space); }
 
 int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   uint32_t sp = 0, off = 0;
@@ -582,24 +362,3 @@ int mote_engine_rx_buffer(uint32_t conn, uint8_t **buf, uint32_t *space) {
   *space = sp;
   return 0;
 }
-
-int mote_engine_accepted(uint32_t listener, uint32_t conn, uint32_t vhost, int32_t *result) {
-  uint32_t v = 0;
-  int st = call3(X_ACCEPTED, listener, conn, vhost, &v);
-  if (st == 0) *result = (int32_t)v;
-  return st;
-}
-
-int mote_engine_received(uint32_t conn, uint32_t n) { return call(X_RECEIVED, conn, n, NULL); }
-
-int mote_engine_writable(uint32_t conn) { return call(X_WRITABLE, conn, 0, NULL); }
-
-int mote_engine_closed(uint32_t conn, uint32_t reason) { return call(X_CLOSED, conn, reason, NULL); }
-int mote_engine_connected(uint32_t conn) { return call(X_CONNECTED, conn, 0, NULL); }
-int mote_engine_connect_failed(uint32_t conn, uint32_t reason) { return call(X_CONNECT_FAILED, conn, reason, NULL); }
-
-int mote_engine_tick(uint32_t now_ms, uint32_t *next_ms) { return call(X_TICK, now_ms, 0, next_ms); }
-
-int mote_engine_shutdown(uint32_t *open_conns) { return call(X_SHUTDOWN, 0, 0, open_conns); }
-
-int mote_engine_heap_probe(uint32_t *top) { return call(X_HEAP_PROBE, 0, 0, top); }
