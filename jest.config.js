@@ -1,63 +1,84 @@
-// Jest runs every suite under test/, as four projects:
-//   wasm2c  every suite, the simulator on the board's default engine (wasm2c),
-//           and test/qemu/ on the board's wasm2c firmware
-//   wasm3   every suite that runs the simulator (integration and
-//           conformance), again, on the wasm3 interpreter
-//           (test/engine-wasm3.js sets MOTE_ENGINE=wasm3, which
-//           test/integration/sim.ts passes to the build), plus
-//           test/wasm3/ (the module image, which only wasm3 loads)
+// Jest runs every suite under test/, as four projects, each against one
+// target (globals.MOTE_TARGET, turned into MOTE_BOARD / MOTE_ENGINE /
+// MOTE_PORTABLE by test/target.js for test/integration/sim.ts):
+//   wasm2c  every suite, the simulator on the board's default engine (wasm2c)
+//           over the Linux arch of the BSD-socket port (epoll, accept4,
+//           TCP_USER_TIMEOUT), and test/qemu/ on the board's wasm2c firmware
+//   wasm3   every suite that runs the simulator (integration, conformance,
+//           TLS), again, on the wasm3 interpreter, and over the portable
+//           build of the socket port (POSIX calls and poll(2) only: what the
+//           ESP-IDF port runs), plus test/wasm3/ (the module image)
 //   mps2    the HTTP, WebSocket and lifecycle integration suites again, against the
-//           mps2-an386 firmware booted in QEMU (test/board-mps2.js sets
-//           MOTE_BOARD, which makes Sim.start() boot the board; expectations
-//           that depend on buffer sizes come from the board file)
+//           mps2-an386 firmware booted in QEMU (Sim.start() boots the board;
+//           expectations that depend on buffer sizes come from the board file)
 //   mps2-wasm3  every board suite again on the wasm3 firmware, whose app
-//           comes from the image store (test/board-mps2-wasm3.js), plus the
-//           store's own suite (test/wasm3/store.test.ts: upload, switch,
-//           power cycle); test/qemu/size.test.ts reports both engines once
-// Unit suites run the core in Node and do not depend on the engine, so they
-// run once. `mote test` builds both simulators and the board firmware
-// (demo and test app, both engines) before jest starts. The
+//           comes from the image store, plus the store's own suite
+//           (test/wasm3/store.test.ts: upload, switch, power cycle);
+//           test/qemu/size.test.ts reports both engines once
+// Unit suites run the core in Node and do not depend on the target, so they
+// run once. Each project lists the builds its suites use (globals.
+// MOTE_BUILDS, tools/build.ts options): `mote test` makes them all before
+// jest starts (its workers would otherwise race on the same outputs). The
 // summary reporter prints the plain "N passed, N failed[, N skipped]" line
 // CI reads.
 const common = {
   rootDir: __dirname,
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json", diagnostics: { warnOnly: false } }] },
   testEnvironment: "node",
+  setupFiles: ["<rootDir>/test/target.js"],
 };
+
+const LINUX_APPS = ["app/demo.ts", "test/apps/core-test.ts", "test/apps/tls-vhost.ts", "test/apps/vhost-ciphers.ts"];
+const BOARD = "mps2-an386";
+const BOARD_APPS = ["app/demo.ts", "test/apps/core-test.ts"];
+
+function project(displayName, target, builds, testMatch, extra = {}) {
+  return { ...common, displayName, testMatch, globals: { MOTE_TARGET: target, MOTE_BUILDS: builds }, ...extra };
+}
 
 module.exports = {
   projects: [
-    {
-      ...common,
-      displayName: "wasm2c",
-      testMatch: ["<rootDir>/test/**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/wasm3/"],
-    },
-    {
-      ...common,
-      displayName: "wasm3",
-      testMatch: [
+    project(
+      "wasm2c",
+      { engine: "wasm2c" },
+      [
+        ...LINUX_APPS.map((app) => ({ board: "linux", engine: "wasm2c", app })),
+        { board: "linux", engine: "wasm3", app: "app/demo.ts" }, // test/bench/: mote bench runs both engines
+        // test/qemu/: the firmware, with DHCP, with TLS (and a vhost asking for it)
+        ...BOARD_APPS.map((app) => ({ board: BOARD, engine: "wasm2c", app })),
+        { board: BOARD, engine: "wasm2c", app: "app/demo.ts", dhcp: true },
+        { board: BOARD, engine: "wasm2c", app: "app/demo.ts", tls: true },
+        { board: BOARD, engine: "wasm2c", app: "test/apps/tls-vhost.ts", tls: true },
+      ],
+      ["<rootDir>/test/**/*.test.ts"],
+      { testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/wasm3/"] },
+    ),
+    project(
+      "wasm3",
+      { engine: "wasm3", portable: true },
+      LINUX_APPS.map((app) => ({ board: "linux", engine: "wasm3", portable: true, app })),
+      [
         "<rootDir>/test/integration/**/*.test.ts",
         "<rootDir>/test/conformance/**/*.test.ts",
         "<rootDir>/test/tls/**/*.test.ts", // TLS in the port, under the interpreter's core too
         "<rootDir>/test/wasm3/**/*.test.ts", // wasm3 only: the module image
       ],
-      setupFiles: ["<rootDir>/test/engine-wasm3.js"],
-    },
-    {
-      ...common,
-      displayName: "mps2",
-      testMatch: [
+    ),
+    project(
+      "mps2",
+      { board: BOARD },
+      BOARD_APPS.map((app) => ({ board: BOARD, engine: "wasm2c", app })),
+      [
         "<rootDir>/test/integration/http.test.ts",
         "<rootDir>/test/integration/ws.test.ts",
         "<rootDir>/test/integration/lifecycle.test.ts", // its simulator-only block is not registered there
       ],
-      setupFiles: ["<rootDir>/test/board-mps2.js"],
-    },
-    {
-      ...common,
-      displayName: "mps2-wasm3",
-      testMatch: [
+    ),
+    project(
+      "mps2-wasm3",
+      { board: BOARD, engine: "wasm3" },
+      [...BOARD_APPS.map((app) => ({ board: BOARD, engine: "wasm3", app })), { board: BOARD, engine: "wasm3", app: "app/demo.ts", dhcp: true }],
+      [
         "<rootDir>/test/integration/http.test.ts",
         "<rootDir>/test/integration/ws.test.ts",
         "<rootDir>/test/integration/lifecycle.test.ts",
@@ -68,8 +89,7 @@ module.exports = {
         "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
         "<rootDir>/test/qemu/dhcp.test.ts", // the address leased by DHCP
       ],
-      setupFiles: ["<rootDir>/test/board-mps2-wasm3.js"],
-    },
+    ),
   ],
   testTimeout: 30000,
   maxWorkers: 2,

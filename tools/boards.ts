@@ -60,6 +60,9 @@ export interface Board {
    *  added for mbedTLS (its shared state and each TLS session, ~20 KB each:
    *  this bounds the TLS connections open at once). */
   tls?: { heapBytes: number };
+  /** Overrides of platform/include/mote_opts.h: {"MAX_LISTENERS": 2} becomes
+   *  `#define MOTE_MAX_LISTENERS 2` in the generated board_config.h. */
+  opts?: Record<string, number>;
   limits: {
     maxConnections: number | "rlimit";
     maxConnectionsCap?: number;
@@ -113,4 +116,17 @@ function checkBoard(b: Board, file: string): void {
     if (!n.dhcp && n.stack === "lwip" && !(n.ip && n.netmask && n.gateway)) bad("a static address needs network.ip, netmask and gateway");
   }
   if (b.wasm && (b.wasm.memoryBytes <= 0 || b.wasm.memoryBytes % 65536 !== 0)) bad("wasm.memoryBytes must be a positive multiple of 65536");
+  if (b.opts) {
+    const known = optionNames();
+    for (const [k, v] of Object.entries(b.opts)) {
+      if (!known.has(k)) bad(`opts.${k}: not an option of platform/include/mote_opts.h (known: ${[...known].join(", ")})`);
+      if (!Number.isInteger(v) || v < 0) bad(`opts.${k}: ${JSON.stringify(v)} is not a non-negative integer`);
+    }
+  }
+}
+
+/** The options platform/include/mote_opts.h defines (`#ifndef MOTE_X`), without MOTE_. */
+export function optionNames(): Set<string> {
+  const h = fs.readFileSync(path.join(__dirname, "..", "platform", "include", "mote_opts.h"), "utf8");
+  return new Set([...h.matchAll(/^#ifndef MOTE_(\w+)$/gm)].map((m) => m[1]).filter((n) => n !== "OPTS_H"));
 }

@@ -178,10 +178,10 @@ export function buildArm(opts: BuildOptions, fileBoard: Board): BuildResult {
         `-DWASM_RT_MAX_CALL_STACK_DEPTH=${board.wasm.maxCallDepth || 200}`,
         "-DMOTE_WASM_RT_BAREMETAL=1", `-I${WASM2C_RT}`, `-I${gen}`,
       ];
-  const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter"];
+  const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"]; // mote's own units: a warning stops the build
   // --tls: platform/tls on mbedTLS with the boards' configuration
   const tlsFlags = opts.tls
-    ? ["-DMOTE_TLS=1", "-DMOTE_TLS_MAX_CERTS=1", "-DMOTE_TLS_MAX_SNI=2", ...tlsIncludeFlags("mote_mbedtls_config_board.h")]
+    ? ["-DMOTE_TLS=1", ...tlsIncludeFlags("mote_mbedtls_config_board.h")]
     : [];
   const headers = [
     ...listFiles(path.join(ROOT, "platform/include"), ".h"),

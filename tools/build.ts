@@ -25,6 +25,7 @@ export interface BuildOptions {
   imageKey?: string; // wasm3 boards: the device key file compiled in (default build/keys/image.key)
   dhcp?: boolean; // lwIP boards: lease the address by DHCP (network.dhcp), built in <engine>-dhcp/
   tls?: boolean; // boards: TLS (platform/tls, mbedTLS) built in, in <engine>[-dhcp]-tls/ (linux: always built in)
+  portable?: boolean; // linux: the BSD-socket port on POSIX calls and poll(2) only (arch_posix.h), in <engine>-posix/
   quiet?: boolean;
 }
 
@@ -182,6 +183,8 @@ export function boardConfig(board: Board): string {
     `#define MOTE_BOARD_TX_BLOCKS ${l.txBlocks}`,
     `#define MOTE_BOARD_TX_BLOCK_BYTES ${l.txBlockBytes}`,
     `#define MOTE_BOARD_MAX_MESSAGE ${l.maxMessageBytes}`,
+    // the board's overrides of platform/include/mote_opts.h
+    ...Object.entries(board.opts || {}).map(([k, v]) => `#define MOTE_${k} ${v}`),
     ...(board.imageStore
       ? [
           `#define MOTE_BOARD_IMAGE_SLOT_BYTES ${board.imageStore.slotBytes}u`,
@@ -204,7 +207,7 @@ export function build(opts: BuildOptions): BuildResult {
   if (opts.dhcp) throw new Error(`--dhcp is for lwIP boards; the simulator uses the host's network`);
   // build/<board>/<app>/ holds the module; build/<board>/<app>/<engine>/ the binary
   const appDir = path.join(ROOT, "build", board.name, appName(opts.app));
-  const dir = path.join(appDir, engine);
+  const dir = path.join(appDir, `${engine}${opts.portable ? "-posix" : ""}`);
   const inc = path.join(dir, "include");
   fs.mkdirSync(inc, { recursive: true });
 
@@ -238,9 +241,13 @@ export function build(opts: BuildOptions): BuildResult {
 
   // 4. C: compile each unit separately, then link
   // MOTE_HAVE_ZLIB: the DEFLATE codec (platform/common/zcodec.c, RFC 7692) on Debian's zlib1g-dev
-  const base = ["-std=gnu11", "-O2", "-g", "-DMOTE_BOARD_LINUX=1", "-DMOTE_HAVE_ZLIB=1", `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`,
+  // the BSD-socket port (platform/posix) with Linux's arch header and epoll,
+  // or (portable) with arch_posix.h and poll(2) only
+  const arch = opts.portable ? [] : ["-D_GNU_SOURCE", `-DMOTE_ARCH_HEADER=${JSON.stringify("arch_linux.h")}`, "-DMOTE_HAVE_EPOLL=1"];
+  const base = ["-std=gnu11", "-O2", "-g", "-DMOTE_BOARD_LINUX=1", "-DMOTE_HAVE_ZLIB=1", "-DMOTE_TLS=1", ...arch,
+    `-I${inc}`, `-I${path.join(ROOT, "platform/include")}`, `-I${path.join(ROOT, "platform/posix")}`, `-I${path.join(ROOT, "platform/linux")}`,
     `-DMOTE_TLS_TEST_DIR=${JSON.stringify(TLS_TEST_DIR)}`];
-  const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter"];
+  const warn = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"]; // mote's own units: a warning stops the build
   const cflags =
     engine === "wasm2c"
       ? [
@@ -253,7 +260,9 @@ export function build(opts: BuildOptions): BuildResult {
   const headers = [
     ...listFiles(path.join(ROOT, "platform/include"), ".h"),
     ...listFiles(path.join(ROOT, "platform/common"), ".h"),
+    ...listFiles(path.join(ROOT, "platform/posix"), ".h"),
     ...listFiles(path.join(ROOT, "platform/linux"), ".h"),
+    ...listFiles(path.join(ROOT, "platform/tls"), ".h"),
     ...listFiles(path.join(ROOT, "platform/engines", engine), ".h"),
     hdr, cfg, ...abiHeaders,
     ...(engine === "wasm2c" ? [path.join(gen, "core.h")] : wasm3Headers()),
@@ -263,7 +272,8 @@ export function build(opts: BuildOptions): BuildResult {
     ...listFiles(path.join(ROOT, "platform/common"), ".c"),
     path.join(TLS_DIR, "tls.c"), // TLS (platform/tls/) on mbedTLS
     ...mbedtlsUnits(),
-    ...listFiles(path.join(ROOT, "platform/linux"), ".c"),
+    ...listFiles(path.join(ROOT, "platform/posix"), ".c"),
+    ...listFiles(path.join(ROOT, "platform/linux"), ".c").filter((f) => !(opts.portable && f.endsWith("loop_epoll.c"))),
     ...(engine === "wasm2c"
       ? [...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"), path.join(WASM2C_RT, "wasm-rt-impl.c"), coreC]
       : [path.join(ROOT, "platform/engines/wasm3/engine_wasm3.c"), ...WASM3_UNITS.map((u) => path.join(WASM3_DIR, u))]),
@@ -278,7 +288,7 @@ export function build(opts: BuildOptions): BuildResult {
     const obj = path.join(objDir, path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o"));
     fs.mkdirSync(path.dirname(obj), { recursive: true });
     const flags =
-      src === path.join(WASM2C_RT, "wasm-rt-impl.c")
+      src === path.join(WASM2C_RT, "wasm-rt-impl.c") || src === coreC // third-party and generated: no -W
         ? cflags.filter((f) => !f.startsWith("-W"))
         : interp
           ? ["-std=gnu11", "-O2", "-g", ...wasm3IncludeFlags(), ...WASM3_CFLAGS] // third-party: no -W

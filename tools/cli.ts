@@ -4,7 +4,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_KEY_FILE, ensureStoreFile, readKey, uploadImage } from "./image";
-import { build, ROOT, ENGINES } from "./build";
+import { build, BuildOptions, ROOT, ENGINES } from "./build";
 import { boardNames, loadBoard } from "./boards";
 import { runQemu } from "./qemu";
 import { bench } from "./bench";
@@ -14,9 +14,9 @@ import { boardTlsWords } from "./tls";
 const USAGE = `usage: mote <command> [options]
 
 commands:
-  build  [--board B] [--engine E] [--app FILE] [--dhcp] [--tls]
+  build  [--board B] [--engine E] [--app FILE] [--dhcp] [--tls] [--portable]
                                                   build the firmware / simulator for board B (default linux)
-  sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll]
+  sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll] [--portable]
          [--module FILE] [--flash FILE [--image-key FILE]] [--daemon [--lock FILE]]
          [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]
          [--ka-time S [--ka-probes N] [--ka-interval S]]
@@ -56,6 +56,9 @@ options:
   -d LEVEL       log level bitmask as in lws: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)
   --max-conns N  cap the connection table below the rlimit-derived size
   --poll         use poll(2) instead of epoll
+  --portable     (build, sim; linux) the socket port on POSIX calls and poll(2) only
+                 (platform/posix/arch_posix.h: no epoll, accept4, TCP_USER_TIMEOUT), as ESP-IDF
+                 runs it; built apart, in build/linux/<app>/<engine>-posix/
   --daemon       detach once listening (lws_daemonize); --lock FILE holds its pid
                  (default /tmp/mote-sim-PORT.lock); stop it with kill $(cat FILE)
   --json         (size) print the figures as JSON
@@ -170,11 +173,12 @@ function checkEngine(e: unknown): void {
 }
 
 async function cmdBuild(args: string[]): Promise<number> {
-  const f = parseFlags(args, { "--board": "string", "--engine": "string", "--app": "string", "--dhcp": "bool", "--tls": "bool" });
+  const f = parseFlags(args, { "--board": "string", "--engine": "string", "--app": "string", "--dhcp": "bool", "--tls": "bool", "--portable": "bool" });
   checkEngine(f["--engine"]);
   const board = (f["--board"] as string) || "linux";
   if (f["--dhcp"] && !loadBoard(board).network) throw new UsageError(`--dhcp is for lwIP boards; '${board}' has no network section`);
-  const r = build({ board, engine: f["--engine"] as string, app: f["--app"] as string, dhcp: !!f["--dhcp"], tls: !!f["--tls"] });
+  if (f["--portable"] && board !== "linux") throw new UsageError(`--portable is for the linux board (the BSD-socket port); '${board}' has its own port`);
+  const r = build({ board, engine: f["--engine"] as string, app: f["--app"] as string, dhcp: !!f["--dhcp"], tls: !!f["--tls"], portable: !!f["--portable"] });
   console.log(path.relative(process.cwd(), r.binary));
   return 0;
 }
@@ -182,7 +186,7 @@ async function cmdBuild(args: string[]): Promise<number> {
 async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
-    "--max-conns": "int", "--poll": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
+    "--max-conns": "int", "--poll": "bool", "--portable": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
     "--flash": "string", "--image-key": "string", "--syslog": "bool", "--syslog-socket": "string", "--syslog-facility": "string",
     ...KA_FLAGS, ...TLS_FLAGS,
   });
@@ -191,7 +195,7 @@ async function cmdSim(args: string[]): Promise<number> {
   if (f["--board"] && f["--board"] !== "linux") throw new UsageError(`'mote sim' runs the linux board only; use 'mote qemu --board ${f["--board"]}'`);
   const port = f["--port"] === undefined ? 7681 : (f["--port"] as number);
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
-  const r = build({ board: "linux", engine: f["--engine"] as string, app: f["--app"] as string });
+  const r = build({ board: "linux", engine: f["--engine"] as string, app: f["--app"] as string, portable: !!f["--portable"] });
   const simArgs = ["--port", String(port), "--iface", (f["--iface"] as string) || "127.0.0.1"];
   if (f["-d"] !== undefined) simArgs.push("-d", String(f["-d"]));
   if (f["--max-conns"] !== undefined) simArgs.push("--max-conns", String(f["--max-conns"]));
@@ -280,26 +284,28 @@ async function cmdUpload(args: string[]): Promise<number> {
   return r.status === 200 ? 0 : 1;
 }
 
+/** The builds the jest projects' suites use (jest.config.js: each project's
+ *  globals.MOTE_BUILDS), once each, in order. */
+export function testBuilds(): BuildOptions[] {
+  const cfg = require(path.join(ROOT, "jest.config.js")) as { projects: { globals?: { MOTE_BUILDS?: BuildOptions[] } }[] };
+  const seen = new Set<string>();
+  const out: BuildOptions[] = [];
+  for (const p of cfg.projects) {
+    for (const b of p.globals?.MOTE_BUILDS || []) {
+      const k = JSON.stringify(b, Object.keys(b).sort());
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(b);
+      }
+    }
+  }
+  return out;
+}
+
 async function cmdTest(args: string[]): Promise<number> {
   // Build everything the suites use once, before jest's workers start in
   // parallel (they would otherwise race on the same outputs).
-  // Both engines: the suites that run the simulator run on each (jest.config.js).
-  for (const engine of ENGINES) {
-    build({ board: "linux", engine });
-    build({ board: "linux", engine, app: "test/apps/core-test.ts" });
-  }
-  build({ board: "mps2-an386" }); // test/qemu boots this firmware
-  build({ board: "mps2-an386", app: "test/apps/core-test.ts" }); // the "mps2" jest project boots this one
-  // "mps2-wasm3": the same board suites on the wasm3 firmware
-  for (const app of [undefined, "test/apps/core-test.ts"]) build({ board: "mps2-an386", engine: "wasm3", app });
-  build({ board: "mps2-an386", engine: "wasm3", dhcp: true });
-  build({ board: "mps2-an386", dhcp: true }); // test/qemu/dhcp.test.ts: the demo leasing its address
-  build({ board: "mps2-an386", tls: true }); // test/qemu/tls.test.ts: https and wss on the board
-  build({ board: "mps2-an386", tls: true, app: "test/apps/tls-vhost.ts" }); // ... and a vhost asking for TLS
-  for (const engine of ENGINES) {
-    build({ board: "linux", engine, app: "test/apps/tls-vhost.ts" }); // test/tls/vhost.test.ts
-    build({ board: "linux", engine, app: "test/apps/vhost-ciphers.ts" }); // ... and its refusal
-  }
+  for (const b of testBuilds()) build(b);
   const jest = path.join(ROOT, "node_modules/jest/bin/jest.js");
   return runChild(process.execPath, [jest, "--config", path.join(ROOT, "jest.config.js"), ...args], { ...process.env, MOTE_ROOT: ROOT });
 }

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "engine.h"
+#include "mote_opts.h"
 #include "port.h"
 
 /* ---- logging ------------------------------------------------------------ */
 
-#define LOG_LINE_MAX 1024
 
 static uint32_t log_mask = MOTE_LOG_DEFAULT;
 
@@ -31,7 +31,7 @@ static char level_letter(int level) {
 
 void mote_log_emit(int level, const char *text, size_t len) {
   if (!mote_log_on(log_mask, level)) return;
-  char line[LOG_LINE_MAX];
+  char line[MOTE_LOG_LINE_MAX];
   size_t n = 0;
   line[n++] = '[';
   size_t t = port_log_time(line + n, 32);
@@ -65,7 +65,7 @@ void port_log_emit(uint32_t level, const char *ptr, uint32_t len) { mote_log_emi
 
 void mote_vlogf(int level, const char *fmt, va_list ap) {
   if (!mote_log_on(log_mask, level)) return;
-  char buf[LOG_LINE_MAX];
+  char buf[MOTE_LOG_LINE_MAX];
   int n = vsnprintf(buf, sizeof buf, fmt, ap);
   if (n < 0) return;
   if ((size_t)n >= sizeof buf) n = sizeof buf - 1;

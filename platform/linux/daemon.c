@@ -7,7 +7,9 @@
  *   child:  setsid -> lock file (F_TLOCK, pid written) -> start -> ready ->
  *           stdio to /dev/null ... exit -> lock file removed
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

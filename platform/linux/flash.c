@@ -3,7 +3,9 @@
  * memory-mapped flash on a board) and changed with pwrite under NOR rules:
  * erase writes 0xff, program ANDs, so a store bug that relies on
  * overwriting without an erase shows here as it would on a chip. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

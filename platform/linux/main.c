@@ -1,6 +1,9 @@
 /* mote-sim: the Linux host simulator. Command line, connection table size,
- * signals, and the service loop around sock.c and the driver. */
+ * signals, and the service loop around the BSD-socket port
+ * (platform/posix/sock.c) and the driver. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,21 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "board_config.h"
 #include "../common/driver.h"
 #include "../common/image_store.h"
 #include "../common/zcodec.h"
 #include "engine.h"
 #include "linux.h"
 #include "mote_abi.h"
+#include "mote_opts.h"
+#include "sock.h"
 #include "../tls/tls.h"
 
 #ifndef MOTE_TLS_TEST_DIR /* the test certificates tools/bootstrap.js makes */
 #define MOTE_TLS_TEST_DIR "vendor/tls"
 #endif
-#define TLS_HANDSHAKE_MS_DEFAULT 10000
-
-#define SHUTDOWN_GRACE_MS 3000
 
 static const char USAGE[] =
     "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--no-deflate] [--module FILE]\n"
@@ -39,7 +40,7 @@ static const char USAGE[] =
     "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
     "  --max-conns N  cap the connection table (default: RLIMIT_NOFILE minus descriptors in use)\n"
-    "  --poll         use poll(2) instead of epoll\n"
+    "  --poll         use poll(2) instead of epoll (a portable build has poll(2) only)\n"
     "  --no-deflate   never negotiate permessage-deflate (RFC 7692), whatever the app allows\n"
     "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
     "                 this binary, else the one the build produced)\n"
@@ -239,19 +240,26 @@ static uint32_t fds_in_use(uint64_t soft) {
   return n;
 }
 
-static uint32_t table_size(uint32_t cli_cap) {
+/* The descriptor limit (RLIMIT_NOFILE's soft value, at most 2^20): every
+ * descriptor the process gets is below it. */
+static uint32_t fd_limit(void) {
   struct rlimit rl;
   uint64_t soft = 1024;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) soft = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (uint64_t)rl.rlim_cur;
+  return soft > (1u << 20) ? (1u << 20) : (uint32_t)soft;
+}
+
+static uint32_t table_size(uint32_t cli_cap) {
+  uint64_t soft = fd_limit();
   uint32_t in_use = fds_in_use(soft);
-  uint64_t avail = soft > (uint64_t)in_use + SOCK_FD_RESERVE ? soft - in_use - SOCK_FD_RESERVE : 0;
+  uint64_t avail = soft > (uint64_t)in_use + MOTE_FD_RESERVE ? soft - in_use - MOTE_FD_RESERVE : 0;
   uint64_t n = MOTE_BOARD_MAX_CONNS_FROM_RLIMIT ? avail : MOTE_BOARD_MAX_CONNS;
   if (n > avail) n = avail;
   if (n > MOTE_BOARD_MAX_CONNS) n = MOTE_BOARD_MAX_CONNS;
   if (cli_cap && n > cli_cap) n = cli_cap;
   if (n == 0) {
     mote_err("connection table: no descriptors left (RLIMIT_NOFILE %llu, in use %u, reserve %d)",
-             (unsigned long long)soft, in_use, SOCK_FD_RESERVE);
+             (unsigned long long)soft, in_use, MOTE_FD_RESERVE);
     return 0;
   }
   mote_notice("connection table: %u slots (RLIMIT_NOFILE %llu, in use %u)", (uint32_t)n, (unsigned long long)soft,
@@ -343,17 +351,33 @@ static int read_key(const char *path, uint8_t key[MOTE_IMAGE_KEY_BYTES]) {
   return 0;
 }
 
+/* SIGINT/SIGTERM: counted, and a byte down the self-pipe, whose read end the
+ * loop watches (sock_watch_wakeup), so a wait ends at once whichever loop
+ * backend waits (POSIX: no ppoll or epoll_pwait needed). */
 static volatile sig_atomic_t signals;
+static int wake_pipe[2] = {-1, -1};
 static void on_signal(int sig) {
   (void)sig;
   signals++;
+  int e = errno;
+  if (write(wake_pipe[1], "", 1) < 0) { /* full: a wake-up is pending anyway */ }
+  errno = e;
+}
+
+static int open_wake_pipe(void) {
+  if (pipe(wake_pipe) < 0) return -1;
+  for (int i = 0; i < 2; i++) {
+    fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL, 0) | O_NONBLOCK);
+    fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
   struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1};
   parse_args(argc, argv, &a);
-  struct sim_config cfg = {.port = a.port, .iface = a.iface, .use_poll = a.use_poll, .tls = a.tls,
-                           .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : TLS_HANDSHAKE_MS_DEFAULT};
+  struct sock_config cfg = {.port = a.port, .iface = a.iface,
+                            .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : MOTE_TLS_HANDSHAKE_MS};
   if (a.tls_opts.ncerts && !a.tls_opts.certs[a.tls_opts.ncerts - 1].key)
     usage_error("option '--tls-cert %s' needs a --tls-key after it", a.tls_opts.certs[a.tls_opts.ncerts - 1].cert);
   if (a.tls && a.tls_opts.ncerts == 0) {
@@ -408,22 +432,19 @@ int main(int argc, char **argv) {
                 mote_engine_name());
   }
 
-  /* Signals: SIGPIPE ignored; SIGINT/SIGTERM blocked except while waiting
-   * (epoll_pwait/ppoll), where they interrupt the wait and set a flag. */
+  /* Signals: SIGPIPE ignored; SIGINT/SIGTERM through the self-pipe. */
   signal(SIGPIPE, SIG_IGN);
+  if (open_wake_pipe() < 0) {
+    mote_err("pipe: %s", strerror(errno));
+    return 1;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  sigset_t block, waitmask;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGTERM);
-  sigprocmask(SIG_BLOCK, &block, &waitmask);
-  sigdelset(&waitmask, SIGINT);
-  sigdelset(&waitmask, SIGTERM);
 
   if (a.tls) {
     cfg.tls_server = mote_tls_server_create(&a.tls_opts);
@@ -435,11 +456,23 @@ int main(int argc, char **argv) {
   }
   cfg.nslots = table_size(a.max_conns);
   if (cfg.nslots == 0) return 1;
-  if (sock_init(&cfg) < 0) {
-    mote_err("cannot allocate the connection table (%u slots)", cfg.nslots);
+  cfg.max_fds = fd_limit();
+  cfg.loop = &mote_loop_poll;
+#if MOTE_HAVE_EPOLL
+  if (!a.use_poll) cfg.loop = &mote_loop_epoll;
+#endif
+  int r = sock_init(&cfg);
+  if (r < 0 && cfg.loop != &mote_loop_poll) {
+    mote_warn("%s: %s; using poll", cfg.loop->name, strerror(-r));
+    sock_free();
+    cfg.loop = &mote_loop_poll;
+    r = sock_init(&cfg);
+  }
+  if (r < 0 || sock_watch_wakeup(wake_pipe[0]) < 0) {
+    mote_err("cannot allocate the connection table (%u slots) or start the %s loop", cfg.nslots, cfg.loop->name);
     return 1;
   }
-  mote_notice("mote-sim: board %s, engine %s, %s loop", MOTE_BOARD_NAME, mote_engine_name(), loop_name());
+  mote_notice("mote-sim: board %s, engine %s, %s loop", MOTE_BOARD_NAME, mote_engine_name(), cfg.loop->name);
   if (a.flash) mote_notice("app-image store %s", a.flash);
   else if (module) mote_notice("module image %s (%u bytes)", module, image_len);
 
@@ -486,7 +519,7 @@ int main(int argc, char **argv) {
       if (timeout < 0 || t < timeout) timeout = t;
     }
 
-    if (sock_service(timeout, &waitmask) < 0) {
+    if (sock_service(timeout) < 0) {
       status = 1;
       break;
     }
@@ -495,7 +528,7 @@ int main(int argc, char **argv) {
 
     if (signals && !draining) {
       draining = 1;
-      drain_deadline = now + SHUTDOWN_GRACE_MS;
+      drain_deadline = now + MOTE_SHUTDOWN_GRACE_MS;
       sock_stop_accepting();
       if (mote_drv_shutdown(&core_open) == MOTE_DRV_FATAL) {
         status = 1;
@@ -508,7 +541,7 @@ int main(int argc, char **argv) {
     }
     if (draining && (int32_t)(now - drain_deadline) >= 0) {
       mote_notice("shutdown: %u connections still open after %d ms; closing them", sock_open_count(),
-                  SHUTDOWN_GRACE_MS);
+                  MOTE_SHUTDOWN_GRACE_MS);
       break;
     }
   }

@@ -1,5 +1,7 @@
 /* Linux services for the driver and the core: log sink, clocks, randomness. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* The Linux simulator's services for platform/tls: files from the host file
  * system, entropy from getrandom(2). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
  * - A callback whose own pcb was aborted meanwhile (the core closed it with
  *   CLOSE_ABORT, or a trap restart dropped everything) returns ERR_ABRT, as
  *   lwIP requires. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,16 +21,14 @@
 #include "lwip/tcp.h"
 
 #include "../common/driver.h"
-#include "board_config.h"
 #include "mote_abi.h"
+#include "mote_opts.h"
 #include "mote_lwip.h"
 #include "port.h"
 #if MOTE_TLS
 #include "../tls/tls.h"
 #endif
 
-#define MAX_LISTENERS 2
-#define STARVE_RETRY_MS 10 /* retry a read the core had no room for */
 #define LINGER_POLL 1      /* tcp_poll interval: lwIP coarse ticks (500 ms) */
 #define LINGER_POLLS ((MOTE_CLOSE_LINGER_MS + 499) / 500)
 
@@ -46,7 +45,7 @@ struct slot {
   uint8_t state;
   uint8_t want_wr;    /* the core asked for mote_writable */
   uint8_t paused;     /* the core paused reading */
-  uint8_t starved;    /* rx space was 0: retry after STARVE_RETRY_MS */
+  uint8_t starved;    /* rx space was 0: retry after MOTE_STARVE_RETRY_MS */
   uint8_t peer_fin;   /* the peer closed its side */
   uint8_t broken;     /* a send failed: CLOSED_* reason + 1, reported from the loop */
   uint8_t listener;
@@ -62,11 +61,11 @@ static struct slot slots[MOTE_BOARD_MAX_CONNS];
 static uint32_t nslots;
 static int32_t free_head = -1;
 static uint32_t n_open, n_linger, n_events;
-static struct tcp_pcb *listeners[MAX_LISTENERS];
+static struct tcp_pcb *listeners[MOTE_MAX_LISTENERS];
 /* TCP keepalive for pcbs accepted on each listener, ms (idle 0: off) */
 static struct {
   uint32_t idle_ms, intvl_ms, cnt;
-} ka[MAX_LISTENERS];
+} ka[MOTE_MAX_LISTENERS];
 static int accepting = 1;
 static int fatal;
 
@@ -253,9 +252,7 @@ static int deliver(int32_t id) {
 /* ---- TLS (MOTE_TLS builds: platform/tls over mbedTLS) ------------------------- */
 #if MOTE_TLS
 static struct mote_tls_server *tls_cmd;                   /* the command line's: every listener */
-static struct mote_tls_server *lis_tls[MAX_LISTENERS];     /* each listener's (NULL: plaintext) */
-static struct mote_tls_server *lis_tls_own[MAX_LISTENERS]; /* the vhosts' own (port_sock_tls) */
-static uint8_t lis_tls_fresh[MAX_LISTENERS];               /* the next port_sock_tls makes the default */
+static struct mote_tls_listener lis_tls[MOTE_MAX_LISTENERS]; /* each listener's (platform/tls) */
 static uint32_t tls_hs_ms = 10000;                         /* handshake timeout */
 
 void mote_lwip_tls_enable(struct mote_tls_server *srv, uint32_t handshake_ms) {
@@ -386,10 +383,7 @@ static void tls_free_all(void) {
 
 /* The vhosts' own configurations, once no session is left that uses them. */
 static void tls_own_free(void) {
-  for (int l = 0; l < MAX_LISTENERS; l++) {
-    mote_tls_server_destroy(lis_tls_own[l]);
-    lis_tls_own[l] = NULL;
-  }
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) mote_tls_listener_drop(&lis_tls[l], NULL);
 }
 #endif
 
@@ -494,7 +488,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   tcp_err(pcb, on_err);
   tcp_nagle_disable(pcb);
   tcp_setprio(pcb, TCP_PRIO_MAX); /* never recycled for a newcomer */
-  if (l < MAX_LISTENERS && ka[l].idle_ms) {
+  if (l < MOTE_MAX_LISTENERS && ka[l].idle_ms) {
     /* lwIP's keepalive (tcp_slowtmr, 500 ms ticks) counts from the last
      * segment received, whether or not data is in flight: a peer silent for
      * idle + cnt * intvl is aborted with ERR_ABRT (-> on_err) */
@@ -504,11 +498,11 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
     if (ka[l].cnt) pcb->keep_cnt = ka[l].cnt;
   }
 #if MOTE_TLS
-  if (l < MAX_LISTENERS && lis_tls[l]) {
+  if (l < MOTE_MAX_LISTENERS && lis_tls[l].use) {
     /* the core hears of it once the handshake is done (tls_handshake_step) */
     n_open--;
     struct mote_tls_io io = {.send = tls_io_send, .recv = tls_io_recv, .ctx = s};
-    s->tls = mote_tls_server_new(lis_tls[l], &io);
+    s->tls = mote_tls_server_new(lis_tls[l].use, &io);
     if (!s->tls) {
       mote_notice("conn %d: refused: no heap for a TLS session (%u B shared in use)", (int)id, (unsigned)mote_tls_heap_shared());
       free_push(id);
@@ -546,7 +540,7 @@ static struct slot *core_slot(uint32_t conn, const char *what) {
 
 uint32_t mote_lwip_listener_count(void) {
   uint32_t n = 0;
-  for (int l = 0; l < MAX_LISTENERS; l++) n += listeners[l] != NULL;
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) n += listeners[l] != NULL;
   return n;
 }
 
@@ -554,15 +548,15 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (iface_len) mote_info("listen: interface '%.*s' ignored (one netif)", (int)iface_len, iface);
   if (flags & MOTE_LISTEN_IPV6) mote_info("listen: IPv6 not built on this board; IPv4 only");
   int l = 0;
-  while (l < MAX_LISTENERS && listeners[l]) l++;
-  if (l == MAX_LISTENERS) {
-    mote_err("listen: listener table full (%d)", MAX_LISTENERS);
-    return -28; /* ENOSPC */
+  while (l < MOTE_MAX_LISTENERS && listeners[l]) l++;
+  if (l == MOTE_MAX_LISTENERS) {
+    mote_err("listen: listener table full (%d)", MOTE_MAX_LISTENERS);
+    return -ENOSPC;
   }
   struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
   if (!pcb) {
     mote_err("listen: out of TCP PCBs");
-    return -12; /* ENOMEM */
+    return -ENOMEM;
   }
   /* like SO_REUSEADDR on Linux: a restarted core binds again while pcbs of
    * the old one (accepted pcbs inherit the flag) linger in TIME_WAIT */
@@ -571,18 +565,17 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (e != ERR_OK) {
     mote_err("listen: port %u: %s", (unsigned)port, lwip_strerr(e));
     tcp_close(pcb);
-    return e == ERR_USE ? -98 /* EADDRINUSE */ : -22;
+    return e == ERR_USE ? -EADDRINUSE : -EINVAL;
   }
   struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(pcb, MOTE_BOARD_NET_LISTEN_BACKLOG, &e);
   if (!lp) {
     mote_err("listen: port %u: %s", (unsigned)port, lwip_strerr(e));
     tcp_close(pcb);
-    return -12;
+    return -ENOMEM;
   }
   listeners[l] = lp;
 #if MOTE_TLS
-  lis_tls[l] = tls_cmd;
-  lis_tls_fresh[l] = 1;
+  mote_tls_listener_open(&lis_tls[l], tls_cmd);
 #endif
   tcp_arg(lp, (void *)(uintptr_t)l);
   tcp_accept(lp, on_accept);
@@ -591,25 +584,12 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
 }
 
 int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len) {
-  if (listener >= MAX_LISTENERS || !listeners[listener]) {
+  if (listener >= MOTE_MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_tls: listener %u is not open", (unsigned)listener);
-    return -9; /* EBADF */
+    return -EBADF;
   }
 #if MOTE_TLS
-  if (tls_cmd) {
-    mote_notice("listener %u: vhost %u's certificate gives way to the command line's TLS settings", (unsigned)listener,
-                (unsigned)vhost);
-    return 0;
-  }
-  if (lis_tls_fresh[listener]) { /* the first vhost on the listener: its default */
-    mote_tls_server_destroy(lis_tls_own[listener]);
-    lis_tls_own[listener] = NULL;
-    lis_tls_fresh[listener] = 0;
-  }
-  if (mote_tls_server_add(&lis_tls_own[listener], listener, vhost, opts, opts_len) < 0) return -22;
-  lis_tls[listener] = lis_tls_own[listener];
-  mote_notice("listener %u: TLS for vhost %u", (unsigned)listener, (unsigned)vhost);
-  return 0;
+  return mote_tls_listener_add(&lis_tls[listener], tls_cmd, listener, vhost, opts, opts_len);
 #else
   (void)vhost, (void)opts, (void)opts_len;
   mote_err("sock_tls: listener %u: this firmware has no TLS (build it with --tls)", (unsigned)listener);
@@ -627,12 +607,12 @@ int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, ui
 }
 
 int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
-  if (listener >= MAX_LISTENERS || !listeners[listener]) {
+  if (listener >= MOTE_MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_keepalive: listener %u is not open", (unsigned)listener);
-    return -9; /* EBADF */
+    return -EBADF;
   }
   /* keep_idle and keep_intvl are u32 milliseconds */
-  if (time_s == 0 || time_s > UINT32_MAX / 1000 || interval_s > UINT32_MAX / 1000) return -22; /* EINVAL */
+  if (time_s == 0 || time_s > UINT32_MAX / 1000 || interval_s > UINT32_MAX / 1000) return -EINVAL;
   ka[listener].idle_ms = time_s * 1000u;
   ka[listener].intvl_ms = interval_s * 1000u; /* 0: TCP_KEEPINTVL_DEFAULT */
   ka[listener].cnt = probes;                  /* 0: TCP_KEEPCNT_DEFAULT */
@@ -758,7 +738,7 @@ int mote_lwip_service(uint32_t now) {
     if (s->broken) {
       r = report_closed((int32_t)i, s->broken - 1u);
       busy = 1;
-    } else if (((s->rxq || TLS_PENDING(s)) && !s->paused && (!s->starved || now - s->starved_at >= STARVE_RETRY_MS)) ||
+    } else if (((s->rxq || TLS_PENDING(s)) && !s->paused && (!s->starved || now - s->starved_at >= MOTE_STARVE_RETRY_MS)) ||
                (s->peer_fin && !s->rxq)) {
       s->starved = 0;
       r = deliver((int32_t)i);
@@ -795,7 +775,7 @@ uint32_t mote_lwip_next_timeout(uint32_t now) {
     if (s->broken || (s->peer_fin && !s->rxq)) return 0;
     if ((s->rxq || TLS_PENDING(s)) && !s->paused) {
       uint32_t waited = now - s->starved_at;
-      uint32_t left = !s->starved || waited >= STARVE_RETRY_MS ? 0 : STARVE_RETRY_MS - waited;
+      uint32_t left = !s->starved || waited >= MOTE_STARVE_RETRY_MS ? 0 : MOTE_STARVE_RETRY_MS - waited;
       if (left < t) t = left;
     }
   }
@@ -808,14 +788,14 @@ uint32_t mote_lwip_linger_count(void) { return n_linger; }
 int mote_lwip_fatal(void) { return fatal; }
 
 static void close_listeners(void) {
-  for (int l = 0; l < MAX_LISTENERS; l++) {
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     if (!listeners[l]) continue;
     tcp_arg(listeners[l], NULL);
     tcp_accept(listeners[l], NULL);
     tcp_close(listeners[l]); /* a listening pcb is freed at once */
     listeners[l] = NULL;
 #if MOTE_TLS
-    lis_tls[l] = NULL; /* its own configuration stays until no session can use it (tls_own_free) */
+    lis_tls[l].use = NULL; /* its own configuration stays until no session can use it (tls_own_free) */
 #endif
     ka[l].idle_ms = 0;
   }

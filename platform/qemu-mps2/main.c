@@ -9,7 +9,7 @@
  *
  * A 'q' (or Ctrl-C) on the console starts a graceful shutdown like SIGTERM
  * on the simulator: WebSocket peers get close 1001, and once every
- * connection is gone (or after SHUTDOWN_GRACE_MS) the firmware leaves QEMU
+ * connection is gone (or after MOTE_SHUTDOWN_GRACE_MS) the firmware leaves QEMU
  * through semihosting with status 0. */
 #include <stdio.h>
 #include <string.h>
@@ -27,12 +27,11 @@
 #include "image_key.h" /* wasm3 builds: the device key (tools/build-arm.ts) */
 #endif
 #include "../lwip/mote_lwip.h"
-#include "board_config.h"
 #include "engine.h"
 #include "mote_abi.h"
+#include "mote_opts.h"
 #include "mps2.h"
 
-#define SHUTDOWN_GRACE_MS 3000
 
 static struct netif nif;
 
@@ -209,7 +208,7 @@ int main(void) {
 
     if (!draining && console_wants_exit()) {
       draining = 1;
-      drain_deadline = now + SHUTDOWN_GRACE_MS;
+      drain_deadline = now + MOTE_SHUTDOWN_GRACE_MS;
       mote_lwip_stop_accepting();
       if (mote_drv_shutdown(&core_open) == MOTE_DRV_FATAL) {
         status = 1;
@@ -223,7 +222,7 @@ int main(void) {
       if ((core_open == 0 || mote_lwip_open_count() == 0) && mote_lwip_linger_count() == 0) break;
       if ((int32_t)(now - drain_deadline) >= 0) {
         mote_notice("shutdown: %u connections still open after %d ms; closing them", (unsigned)mote_lwip_open_count(),
-                    SHUTDOWN_GRACE_MS);
+                    MOTE_SHUTDOWN_GRACE_MS);
         break;
       }
     }

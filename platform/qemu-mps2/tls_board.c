@@ -16,6 +16,7 @@
 #include "../common/driver.h"
 #include "../lwip/mote_lwip.h"
 #include "../tls/tls.h"
+#include "mote_opts.h"
 #include "mps2.h"
 
 #define SYS_OPEN 0x01
@@ -24,10 +25,9 @@
 #define SYS_FLEN 0x0c
 #define MODE_RB 1 /* fopen "rb" */
 #define TLS_FILE_MAX 16384
-#define HANDSHAKE_MS_DEFAULT 10000
 
 static int enabled;
-static uint32_t handshake_ms = HANDSHAKE_MS_DEFAULT;
+static uint32_t handshake_ms = MOTE_TLS_HANDSHAKE_MS;
 static struct mote_tls_server_opts opts;
 /* the values point into this copy of the command line */
 static char words[256];

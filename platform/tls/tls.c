@@ -1,6 +1,7 @@
 /* mote's TLS layer over mbedTLS 3.x: see tls.h for the contract. */
 #include "tls.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,7 +324,7 @@ struct mote_tls_server *mote_tls_server_create(const struct mote_tls_server_opts
   for (uint32_t i = 0; i < o->nsni; i++) {
     struct sni_entry *e = &srv->sni[i];
     if (!o->sni[i].name || !*o->sni[i].name || strlen(o->sni[i].name) + 2 > sizeof e->names) {
-      mote_err("tls: SNI entry %u needs a host name", i);
+      mote_err("tls: SNI entry %u needs a host name", (unsigned)i);
       goto fail;
     }
     memset(e->names, 0, sizeof e->names);
@@ -704,6 +705,37 @@ bad:
   mote_err("sock_tls: listener %u, vhost %u: options block cut short at byte %u of %u", (unsigned)listener,
            (unsigned)vhost, (unsigned)at, (unsigned)len);
   return -1;
+}
+
+/* ---- a listener's TLS (the sock_tls import, shared by every port) ---------- */
+
+void mote_tls_listener_open(struct mote_tls_listener *t, struct mote_tls_server *cmd) {
+  t->use = cmd;
+  t->fresh = 1;
+}
+
+int32_t mote_tls_listener_add(struct mote_tls_listener *t, struct mote_tls_server *cmd, uint32_t listener, uint32_t vhost,
+                              const uint8_t *opts, uint32_t opts_len) {
+  if (cmd) {
+    mote_notice("listener %u: vhost %u's certificate gives way to the command line's TLS settings", (unsigned)listener,
+                (unsigned)vhost);
+    return 0;
+  }
+  if (t->fresh) { /* the first vhost on the listener, or a restarted core's: its default */
+    mote_tls_server_destroy(t->own);
+    t->use = t->own = NULL;
+    t->fresh = 0;
+  }
+  if (mote_tls_server_add(&t->own, listener, vhost, opts, opts_len) < 0) return -EINVAL;
+  t->use = t->own;
+  mote_notice("listener %u: TLS for vhost %u", (unsigned)listener, (unsigned)vhost);
+  return 0;
+}
+
+void mote_tls_listener_drop(struct mote_tls_listener *t, struct mote_tls_server *cmd) {
+  mote_tls_server_destroy(t->own);
+  t->own = NULL;
+  t->use = cmd;
 }
 
 int mote_tls_server_add(struct mote_tls_server **srvp, uint32_t listener, uint32_t vhost, const uint8_t *opts,

@@ -57,14 +57,9 @@ int mote_tls_port_read_file(const char *name, uint8_t **data, size_t *len);
 /* Seed material for the random generator: fill buf, 0 or -1. */
 int mote_tls_port_entropy(uint8_t *buf, size_t len);
 
-/* Per server configuration (each costs its mbedTLS structures in heap, used
- * or not; a board build sets smaller ones with -D, the same for every unit) */
-#ifndef MOTE_TLS_MAX_CERTS
-#define MOTE_TLS_MAX_CERTS 4 /* default certificates (e.g. one ECDSA, one RSA) */
-#endif
-#ifndef MOTE_TLS_MAX_SNI
-#define MOTE_TLS_MAX_SNI 8 /* SNI names with their own certificate */
-#endif
+/* Per server configuration: MOTE_TLS_MAX_CERTS, MOTE_TLS_MAX_SNI
+ * (mote_opts.h; each costs its mbedTLS structures in heap, used or not). */
+#include "mote_opts.h"
 
 struct mote_tls_certkey {
   const char *cert; /* PEM file: the certificate, then its chain */
@@ -113,6 +108,25 @@ void mote_tls_server_destroy(struct mote_tls_server *srv);
  * listener, the vhost and what was wrong. */
 int mote_tls_server_add(struct mote_tls_server **srv, uint32_t listener, uint32_t vhost, const uint8_t *opts,
                         uint32_t len);
+
+/* A listener's TLS, as the sock_tls import builds it (every port keeps one
+ * per listener): `use` is what its connections get (NULL: plaintext), the
+ * port's own configuration (`cmd`, a command line's) when there is one,
+ * else `own`, built by the vhosts' sock_tls calls. */
+struct mote_tls_listener {
+  struct mote_tls_server *use, *own;
+  uint8_t fresh; /* the next sock_tls starts `own` anew (the first vhost on a new listener, or a restarted core's) */
+};
+/* A listener opened (or claimed back by a restarted core): its connections
+ * get `cmd` until a vhost asks for TLS; its own configuration is rebuilt. */
+void mote_tls_listener_open(struct mote_tls_listener *t, struct mote_tls_server *cmd);
+/* port_sock_tls for an open listener: 0, or -EINVAL (logged). With a `cmd`
+ * configuration the vhost's gives way to it (logged), and 0. */
+int32_t mote_tls_listener_add(struct mote_tls_listener *t, struct mote_tls_server *cmd, uint32_t listener, uint32_t vhost,
+                              const uint8_t *opts, uint32_t opts_len);
+/* The listener closes, or its core goes (no session uses `own` any more):
+ * `own` is freed; connections would get `cmd` (NULL when closing). */
+void mote_tls_listener_drop(struct mote_tls_listener *t, struct mote_tls_server *cmd);
 
 /* The client configuration: trust anchors (PEM file); optional client
  * certificate. 0 or -1 (logged). */

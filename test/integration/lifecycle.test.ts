@@ -7,9 +7,11 @@
 // --daemon, the CLI's answers to bad flags) is in a describe block
 // registered for the simulator only.
 import WebSocket from "ws";
-import { spawn, spawnSync } from "child_process";
+import { spawn, spawnSync, execFileSync } from "child_process";
 import * as path from "path";
-import { Sim, rawExchange, ROOT, ENGINE, ON_BOARD, BOARD, boardLimits, freePort, pace, sleep, wsOpen, echoOnce, closed } from "./sim";
+import {
+  Sim, rawExchange, ROOT, ENGINE, ON_BOARD, BOARD, PORTABLE, boardLimits, freePort, pace, sleep, wsOpen, echoOnce, closed, simBinary,
+} from "./sim";
 
 /** pace(), then a WebSocket to the target (bounded). */
 async function connect(sim: Sim, protocol: string): Promise<WebSocket> {
@@ -200,6 +202,23 @@ if (!ON_BOARD)
       expect(r.status).toBe(200);
       ws.close();
       await sim.stop();
+    });
+
+    // the BSD-socket port (platform/posix) on its two arch headers: the
+    // portable build (the wasm3 project) asks the C library for POSIX calls
+    // and poll(2) only; the Linux build (wasm2c) for epoll and accept4 too
+    test(PORTABLE ? "the portable build links no epoll, accept4 or ppoll, and runs the poll(2) loop" : "the Linux build links epoll and accept4", async () => {
+      const undef = execFileSync("nm", ["-u", simBinary()], { encoding: "utf8" });
+      const linuxOnly = undef.split("\n").map((l) => l.trim().split(/\s+/).pop()!.split("@")[0]).filter((n) => /^(epoll_\w+|accept4|ppoll)$/.test(n));
+      if (PORTABLE) {
+        expect(linuxOnly).toEqual([]);
+        expect(undef).toMatch(/\bpoll@/);
+        const sim = await Sim.start();
+        expect(sim.stderr).toMatch(/, poll loop/);
+        await sim.stop();
+      } else {
+        expect(linuxOnly.sort()).toEqual(["accept4", "epoll_create1", "epoll_ctl", "epoll_wait"]);
+      }
     });
 
     describe("CLI", () => {

@@ -32,15 +32,23 @@ import { DEFAULT_KEY_FILE, ensureStoreFile, readKey } from "../../tools/image";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-/** The engine the suites run the simulator on: MOTE_ENGINE (set by the
- *  jest project of each engine, see jest.config.js), else the board's. */
+/** The engine the suites run the simulator on: MOTE_ENGINE (set from the
+ *  jest project's target, see jest.config.js and test/target.js), else the
+ *  board's. */
 export const ENGINE: string | undefined = process.env.MOTE_ENGINE || undefined;
+
+/** The simulator is the portable build (MOTE_PORTABLE=1): the BSD-socket
+ *  port on POSIX calls and poll(2) only, no epoll, accept4 or
+ *  TCP_USER_TIMEOUT (platform/posix/arch_posix.h), the configuration
+ *  ESP-IDF's lwIP sockets get. */
+export const PORTABLE: boolean = process.env.MOTE_PORTABLE === "1";
 
 /** test-artifacts/<name>, with "-<engine>" appended when the suites run on
  *  an engine other than the board's default, so both runs keep their files. */
 export function artifactsDir(name: string): string {
   return path.join(ROOT, "test-artifacts", ENGINE && ENGINE !== "wasm2c" ? `${name}-${ENGINE}` : name);
 }
+
 
 /** The board the suites run against: MOTE_BOARD (set by the "mps2" jest
  *  project, see test/board-mps2.js), else the Linux simulator. With a QEMU
@@ -62,8 +70,13 @@ export const PACE_MS = 30;
 /** pace() between connects: PACE_MS on a QEMU board, nothing on the simulator. */
 export const pace = (): Promise<void> => sleep(ON_BOARD ? PACE_MS : 0);
 
+/** The simulator build the suites run (their engine and PORTABLE). */
+export function simBuild(app = "app/demo.ts", engine = ENGINE) {
+  return build({ board: "linux", app, engine, portable: PORTABLE, quiet: true });
+}
+
 export function simBinary(app = "app/demo.ts", engine = ENGINE): string {
-  return build({ board: "linux", app, engine, quiet: true }).binary;
+  return simBuild(app, engine).binary;
 }
 
 export async function freePort(): Promise<number> {
@@ -173,7 +186,7 @@ export class Sim {
         args.push(...(opts.tls === true ? ["--tls"] : opts.tls));
       }
       if (opts.flash) {
-        const r = build({ board: "linux", app: opts.app, engine: opts.engine || ENGINE, quiet: true });
+        const r = simBuild(opts.app, opts.engine || ENGINE);
         if (r.engine !== "wasm3") throw new Error(`Sim.start: flash needs the wasm3 engine (this build runs ${r.engine})`);
         ensureStoreFile(opts.flash, s.board, fs.readFileSync(r.wasm), readKey());
         args.push("--flash", opts.flash, "--image-key", DEFAULT_KEY_FILE);

@@ -8,12 +8,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import WebSocket from "ws";
-import { Sim, ROOT, freePort } from "../integration/sim";
+import { Sim, ROOT, freePort, simBuild } from "../integration/sim";
 import { build } from "../../tools/build";
 import { readAbi } from "../../tools/abi";
 
-const demo = () => build({ board: "linux", engine: "wasm3", quiet: true });
-const coreTest = () => build({ board: "linux", engine: "wasm3", app: "test/apps/core-test.ts", quiet: true });
+const demo = () => simBuild("app/demo.ts", "wasm3");
+const coreTest = () => simBuild("test/apps/core-test.ts", "wasm3");
 
 function inspect(url: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,7 +41,7 @@ test("the same binary runs another app's image given with --module", async () =>
   // the demo's own image: the demo page
   const a = await Sim.start({ engine: "wasm3" });
   expect(await (await fetch(a.url + "/")).text()).toContain("dumb-increment-protocol");
-  expect(a.stderr).toMatch(/module image .*\/demo\/wasm3\/core\.wasm \(\d+ bytes\)/);
+  expect(a.stderr).toMatch(/module image .*\/demo\/wasm3(-posix)?\/core\.wasm \(\d+ bytes\)/);
   await a.stop();
   // the test app's image in the demo's binary: its "inspect" protocol answers
   const b = await Sim.start({ engine: "wasm3", args: ["--module", coreTest().wasm] });
@@ -133,7 +133,7 @@ describe("an image that cannot run is refused at start-up with one clear line", 
 });
 
 test("the wasm2c binary has its module built in and refuses --module", () => {
-  const bin = build({ board: "linux", engine: "wasm2c", quiet: true }).binary;
+  const bin = build({ board: "linux", engine: "wasm2c", quiet: true }).binary; // the wasm2c project's build
   const r = spawnSync(bin, ["--module", demo().wasm], { encoding: "utf8", timeout: 10000 });
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/option '--module' needs the wasm3 engine; this binary runs wasm2c/);

@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Sim, rawExchange, sleep, pace, ON_BOARD } from "../integration/sim";
+import { Sim, rawExchange, sleep, pace, ON_BOARD, simBuild } from "../integration/sim";
 import { build } from "../../tools/build";
 import { describeStore, imageTag, readKey, uploadImage } from "../../tools/image";
 import * as C from "../../src/abi/constants";
@@ -20,7 +20,8 @@ jest.setTimeout(60000);
 
 const board = ON_BOARD ? process.env.MOTE_BOARD! : "linux";
 const key = readKey();
-const testApp = () => fs.readFileSync(build({ board, engine: "wasm3", app: "test/apps/core-test.ts", quiet: true }).wasm);
+const testApp = () =>
+  fs.readFileSync((ON_BOARD ? build({ board, engine: "wasm3", app: "test/apps/core-test.ts", quiet: true }) : simBuild("test/apps/core-test.ts", "wasm3")).wasm);
 
 let tmp: string;
 beforeAll(() => {

@@ -1,35 +1,34 @@
-/* The Linux simulator's sockets: the connection table (handles given to the
- * core are slot numbers, not fds), listeners, the port_sock_* imports and
- * the event handlers. Tables are allocated once in sock_init(). */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
+/* The BSD-socket port: one for every system with sockets and poll(2), the
+ * Linux simulator and ESP-IDF's lwIP sockets alike (Mongoose's sock.c). The
+ * connection table (handles given to the core are slot numbers, not
+ * descriptors), listeners, the port_sock_* imports, TLS through
+ * platform/tls, and the handlers of socket readiness: a loop backend
+ * (loop.h) hands each ready descriptor to sock_event(). What differs
+ * between systems is behind arch.h. Tables are allocated once in
+ * sock_init(). */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "../common/driver.h"
-#include "../tls/tls.h"
-#include "linux.h"
 #include "mote_abi.h"
+#include "mote_opts.h"
 #include "port.h"
-
-#define ACCEPT_BURST 32       /* accepts per listener event, for fairness */
-#define LISTEN_BACKOFF_MS 100 /* listener pause after EMFILE and friends */
-#define STARVE_RETRY_MS 10    /* re-arm reads the core had no room for */
-#define MAX_EVENTS 256
+#include "sock.h"
+#if MOTE_TLS
+#include "../tls/tls.h"
+#else
+#include "../tls/tls_none.h" /* TLS's calls answering as for plaintext: the TLS paths fold away */
+#endif
 
 /* S_HANDSHAKE: a TLS connection the core does not know yet (it is told at
  * the end of the handshake; the port times the handshake out) */
 /* S_CONNECTING: a client connection (port_sock_connect) until the kernel
- * says whether it is up (EPOLLOUT, SO_ERROR). */
+ * says whether it is up (writable, then SO_ERROR). */
 enum { S_FREE, S_OPEN, S_LINGER, S_DYING, S_HANDSHAKE, S_CONNECTING };
 
 struct slot {
@@ -68,16 +67,13 @@ struct listener {
   uint8_t v6only;
   uint32_t port;   /* port asked of bind() (0: any) */
   uint32_t resume_at;
-  /* TLS: the configuration its connections get (NULL: plaintext), and the
-   * vhost's own one (port_sock_tls), freed with the listener */
-  struct mote_tls_server *tls, *tls_own;
-  uint8_t tls_fresh; /* the next port_sock_tls makes the default (tls_own replaced) */
+  struct mote_tls_listener tls; /* what its connections get (platform/tls) */
   /* TCP keepalive for accepted sockets (port_sock_keepalive); idle 0: off */
   int ka_idle, ka_intvl, ka_cnt;
   unsigned ka_user_timeout_ms;
 };
 
-static struct sim_config cfg;
+static struct sock_config cfg;
 static struct slot *slots;
 static uint32_t nslots;
 static int32_t free_head = -1, free_tail = -1;
@@ -86,14 +82,34 @@ static int32_t pending_head = -1;
 static int32_t starved_head = -1;
 static uint32_t starved_until;
 static uint32_t n_open, n_linger;
-static struct listener lis[SOCK_MAX_LISTENERS];
+static struct listener lis[MOTE_MAX_LISTENERS];
 static int accepting = 1;
 static uint32_t n_parked;
 static int announce_l = -1; /* the first listener: announced once the core is up */
 static uint32_t announce_port;
-static uint32_t batch;
+static uint32_t batch; /* service passes (sock_events_begin) */
 static int announced;
 static struct ev *evs;
+static int wake_fd = -1;
+
+/* What a descriptor is: a slot (0..nslots-1), a listener (TOK_LISTENER + l),
+ * the wake-up pipe, or nothing (-1). Indexed by descriptor. */
+static int32_t *by_fd;
+#define TOK_LISTENER ((int32_t)0x40000000)
+#define TOK_WAKE ((int32_t)0x7fffffff)
+
+static int watch(int fd, int32_t token, uint32_t events) {
+  if (fd < 0 || (uint32_t)fd >= cfg.max_fds) return -EMFILE;
+  int r = cfg.loop->add(fd, events);
+  if (r == 0) by_fd[fd] = token;
+  return r;
+}
+
+static void unwatch(int fd, int closing) {
+  if (fd < 0 || (uint32_t)fd >= cfg.max_fds) return;
+  by_fd[fd] = -1;
+  cfg.loop->del(fd, closing);
+}
 
 /* handler results */
 #define H_OK 0
@@ -201,7 +217,7 @@ static void set_interest(int32_t id) {
   struct slot *s = &slots[id];
   uint32_t w = wanted(s);
   if (w == s->evmask) return;
-  int r = loop_mod(s->fd, (uint32_t)id, w);
+  int r = cfg.loop->mod(s->fd, w);
   if (r < 0) mote_err("conn %d: cannot change events: %s", id, strerror(-r));
   else s->evmask = (uint8_t)w;
 }
@@ -220,7 +236,7 @@ static void close_slot(int32_t id) {
     mote_tls_free(s->tls);
     s->tls = NULL;
   }
-  loop_del(s->fd, (uint32_t)id, 1);
+  unwatch(s->fd, 1);
   close(s->fd);
   free_push(id);
 }
@@ -290,7 +306,7 @@ int sock_parse_iface(const char *iface, uint32_t port, struct sockaddr_storage *
 
 uint32_t sock_listener_count(void) {
   uint32_t n = 0;
-  for (int i = 0; i < SOCK_MAX_LISTENERS; i++) n += lis[i].active;
+  for (int i = 0; i < MOTE_MAX_LISTENERS; i++) n += lis[i].active;
   return n;
 }
 
@@ -304,31 +320,30 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
               cfg.iface, use_port);
   /* after a restart: hand back the socket the old core listened on, so
    * connections keep queueing in its backlog instead of being refused */
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
     if (!L->parked || L->port != use_port || L->v6only != v6only) continue;
     L->parked = 0;
     L->active = 1;
     L->backoff = 0;
     L->ka_idle = 0; /* the restarted core sets keepalive again if it wants it */
-    L->tls = cfg.tls_server; /* and TLS (port_sock_tls) */
-    L->tls_fresh = 1;
+    mote_tls_listener_open(&L->tls, cfg.tls_server); /* and TLS (port_sock_tls) */
     n_parked--;
-    loop_mod(L->fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
+    cfg.loop->mod(L->fd, accepting ? EV_IN : 0);
     mote_info("listening on %s port %u (listener %d, kept across the restart)", cfg.iface, use_port, l);
     return l;
   }
   int l = 0;
-  while (l < SOCK_MAX_LISTENERS && (lis[l].active || lis[l].parked)) l++;
-  if (l == SOCK_MAX_LISTENERS) {
-    mote_err("listen: listener table full (%d)", SOCK_MAX_LISTENERS);
+  while (l < MOTE_MAX_LISTENERS && (lis[l].active || lis[l].parked)) l++;
+  if (l == MOTE_MAX_LISTENERS) {
+    mote_err("listen: listener table full (%d)", MOTE_MAX_LISTENERS);
     return -ENOSPC;
   }
   struct sockaddr_storage ss;
   socklen_t sl;
   int fam = sock_parse_iface(cfg.iface, use_port, &ss, &sl);
   if (fam < 0) return -EINVAL;
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = mote_arch_socket(ss.ss_family);
   if (fd < 0) {
     int e = errno;
     mote_err("listen: socket: %s", strerror(e));
@@ -344,7 +359,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     close(fd);
     return -e;
   }
-  int r = loop_add(fd, nslots + (uint32_t)l, accepting ? EV_IN : 0);
+  int r = watch(fd, TOK_LISTENER + l, accepting ? EV_IN : 0);
   if (r < 0) {
     mote_err("listen: cannot watch socket: %s", strerror(-r));
     close(fd);
@@ -356,7 +371,8 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
     real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port, .tls = cfg.tls_server, .tls_fresh = 1};
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port};
+  mote_tls_listener_open(&lis[l].tls, cfg.tls_server);
   mote_notice("listening on %s port %u (listener %d%s%s)", cfg.iface, real_port, l,
               fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "", cfg.tls_server ? ", TLS" : "");
   if (!announced && announce_l < 0) {
@@ -369,7 +385,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
 void sock_announce(void) {
   if (announced || announce_l < 0) return;
   announced = 1;
-  const char *scheme = lis[announce_l].tls ? "https" : "http";
+  const char *scheme = lis[announce_l].tls.use ? "https" : "http";
   if (cfg.iface_v6) printf("listening on %s://[%s]:%u/\n", scheme, cfg.iface, announce_port);
   else printf("listening on %s://%s:%u/\n", scheme, cfg.iface, announce_port);
   fflush(stdout);
@@ -382,38 +398,27 @@ void sock_announce(void) {
  * command line's --tls settings, when given, apply to every listener
  * instead. */
 int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len) {
-  if (listener >= SOCK_MAX_LISTENERS || !lis[listener].active) {
+  if (listener >= MOTE_MAX_LISTENERS || !lis[listener].active) {
     mote_err("sock_tls: listener %u is not open", listener);
     return -EBADF;
   }
-  struct listener *L = &lis[listener];
-  if (cfg.tls_server) {
-    mote_notice("listener %u: vhost %u's certificate gives way to the command line's TLS settings", listener, vhost);
-    return 0;
-  }
-  if (L->tls_fresh) { /* a restarted core sets it again */
-    mote_tls_server_destroy(L->tls_own);
-    L->tls = L->tls_own = NULL;
-    L->tls_fresh = 0;
-  }
-  if (mote_tls_server_add(&L->tls_own, listener, vhost, opts, opts_len) < 0) return -EINVAL;
-  L->tls = L->tls_own;
-  mote_notice("listener %u: TLS for vhost %u", listener, vhost);
-  return 0;
+  return mote_tls_listener_add(&lis[listener].tls, cfg.tls_server, listener, vhost, opts, opts_len);
 }
 
-/* Keepalive as lws does it on Linux (SO_KEEPALIVE, TCP_KEEPIDLE,
- * TCP_KEEPINTVL, TCP_KEEPCNT), plus TCP_USER_TIMEOUT set to the same total,
- * idle + probes * interval. Keepalive probes go out only while nothing sent
- * is unacknowledged; a peer that dies while we have data in flight (a
- * server push) would otherwise hold the connection until the retransmissions
- * give up (tcp_retries2: about 15 minutes). With the user timeout the rule
- * is the one lwIP applies (its keepalive timer counts from the last segment
- * received, data in flight or not): a peer silent for idle + probes *
- * interval is dropped either way. It also bounds a zero window held that
- * long. Validated here on the listener; applied to each accepted socket. */
+/* Keepalive as lws does it (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+ * TCP_KEEPCNT: mote_arch_keepalive), plus, where the system has it
+ * (Linux's TCP_USER_TIMEOUT), a limit of the same total, idle + probes *
+ * interval, on data left unacknowledged. Keepalive probes go out only
+ * while nothing sent is unacknowledged; a peer that dies while we have data
+ * in flight (a server push) would otherwise hold the connection until the
+ * retransmissions give up (Linux's tcp_retries2: about 15 minutes). With
+ * the user timeout the rule is the one lwIP applies (its keepalive timer
+ * counts from the last segment received, data in flight or not): a peer
+ * silent for idle + probes * interval is dropped either way. It also bounds
+ * a zero window held that long. Validated here on the listener; applied to
+ * each accepted socket. */
 int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
-  if (listener >= SOCK_MAX_LISTENERS || !lis[listener].active) {
+  if (listener >= MOTE_MAX_LISTENERS || !lis[listener].active) {
     mote_err("sock_keepalive: listener %u is not open", listener);
     return -EBADF;
   }
@@ -424,51 +429,47 @@ int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes,
     return -EINVAL;
   }
   int intvl = (int)interval_s, cnt = (int)probes;
-  socklen_t sl = sizeof intvl;
   /* 0: the system's default, read back from a socket that has none set */
-  if (!intvl && getsockopt(L->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &sl) < 0) return -errno;
-  sl = sizeof cnt;
-  if (!cnt && getsockopt(L->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &sl) < 0) return -errno;
+  int r = mote_arch_keepalive_defaults(L->fd, intvl ? NULL : &intvl, cnt ? NULL : &cnt);
+  if (r < 0) return r;
   L->ka_idle = (int)time_s;
   L->ka_intvl = intvl;
   L->ka_cnt = cnt;
   uint64_t total_ms = ((uint64_t)time_s + (uint64_t)cnt * (uint64_t)intvl) * 1000u;
   L->ka_user_timeout_ms = total_ms > INT32_MAX ? INT32_MAX : (unsigned)total_ms; /* the kernel takes an int */
-  mote_info("listener %u: keepalive idle %d s, %d probes every %d s, user timeout %u ms", listener, L->ka_idle,
-            L->ka_cnt, L->ka_intvl, L->ka_user_timeout_ms);
+  if (MOTE_ARCH_HAS_USER_TIMEOUT)
+    mote_info("listener %u: keepalive idle %d s, %d probes every %d s, user timeout %u ms", listener, L->ka_idle,
+              L->ka_cnt, L->ka_intvl, L->ka_user_timeout_ms);
+  else
+    mote_info("listener %u: keepalive idle %d s, %d probes every %d s (data left unacknowledged is not bounded on this "
+              "system)", listener, L->ka_idle, L->ka_cnt, L->ka_intvl);
   return 0;
 }
 
 static void apply_keepalive(const struct listener *L, int fd, int32_t id) {
-  int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &L->ka_idle, sizeof L->ka_idle) < 0 ||
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &L->ka_intvl, sizeof L->ka_intvl) < 0 ||
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &L->ka_cnt, sizeof L->ka_cnt) < 0 ||
-      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &L->ka_user_timeout_ms, sizeof L->ka_user_timeout_ms) < 0)
+  if (mote_arch_keepalive(fd, L->ka_idle, L->ka_intvl, L->ka_cnt, L->ka_user_timeout_ms) < 0)
     mote_warn("conn %d: keepalive: %s", id, strerror(errno));
 }
 
 /* Close every listener (parked_only: those the restarted core did not
  * claim back). */
 static void close_listeners(int parked_only) {
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
     if (!(L->parked || (L->active && !parked_only))) continue;
-    loop_del(L->fd, nslots + (uint32_t)l, 1);
+    unwatch(L->fd, 1);
     close(L->fd);
     L->fd = -1;
     L->active = L->parked = 0;
-    mote_tls_server_destroy(L->tls_own);
-    L->tls = L->tls_own = NULL;
+    mote_tls_listener_drop(&L->tls, NULL);
   }
   n_parked = 0;
 }
 
 void sock_stop_accepting(void) {
   accepting = 0;
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
-    if (lis[l].active) loop_mod(lis[l].fd, nslots + (uint32_t)l, 0);
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++)
+    if (lis[l].active) cfg.loop->mod(lis[l].fd, 0);
 }
 
 /* ---- TLS: handshake before the core hears of the connection ------------- */
@@ -476,7 +477,7 @@ void sock_stop_accepting(void) {
 static int tls_io_send(void *ctx, const uint8_t *buf, size_t len) {
   struct slot *s = ctx;
   for (;;) {
-    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = send(s->fd, buf, len, MOTE_ARCH_SEND_FLAGS);
     if (n >= 0) return (int)n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return MOTE_TLS_IO_AGAIN;
@@ -506,18 +507,13 @@ static const char *tls_why(const struct slot *s, int err, char *buf, size_t cap)
   return buf;
 }
 
-static uint64_t cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A new TLS connection: the session, and the handshake deadline. 0, or -1
  * (logged; the caller closes the socket). */
 static int tls_begin(int32_t id, int l) {
   struct slot *s = &slots[id];
   struct mote_tls_io io = {.send = tls_io_send, .recv = tls_io_recv, .ctx = s};
-  s->tls = mote_tls_server_new(lis[l].tls, &io);
+  s->tls = mote_tls_server_new(lis[l].tls.use, &io);
   if (!s->tls) {
     mote_err("conn %d: no memory for a TLS session", id);
     return -1;
@@ -525,7 +521,7 @@ static int tls_begin(int32_t id, int l) {
   s->state = S_HANDSHAKE;
   s->listener = (uint8_t)l;
   s->hs_want = EV_IN;
-  s->hs_start = sim_now_ms();
+  s->hs_start = port_now_ms();
   s->deadline = s->hs_start + cfg.tls_handshake_ms;
   hs_append(id);
   n_hs++;
@@ -535,9 +531,9 @@ static int tls_begin(int32_t id, int l) {
 /* Drive the handshake; when it is done, the core gets the connection. */
 static int do_handshake(int32_t id) {
   struct slot *s = &slots[id];
-  uint64_t t0 = cpu_ns();
+  uint64_t t0 = mote_arch_cpu_ns();
   int r = mote_tls_handshake(s->tls);
-  s->hs_cpu_ns += cpu_ns() - t0;
+  s->hs_cpu_ns += mote_arch_cpu_ns() - t0;
   if (r == MOTE_TLS_WANT_READ || r == MOTE_TLS_WANT_WRITE) {
     s->hs_want = r == MOTE_TLS_WANT_READ ? EV_IN : EV_OUT;
     set_interest(id);
@@ -555,7 +551,7 @@ static int do_handshake(int32_t id) {
   const char *sni = mote_tls_sni_name(s->tls);
   mote_info("conn %d: TLS handshake done: %s %s%s%s in %u ms (server CPU %llu us); TLS heap %zu B, peak %zu B", id,
             mote_tls_version(s->tls), mote_tls_suite(s->tls), sni[0] ? ", SNI " : "", sni,
-            (unsigned)(sim_now_ms() - s->hs_start), (unsigned long long)(s->hs_cpu_ns / 1000), now, peak);
+            (unsigned)(port_now_ms() - s->hs_start), (unsigned long long)(s->hs_cpu_ns / 1000), now, peak);
   hs_unlink(id);
   n_hs--;
   s->state = S_OPEN;
@@ -576,22 +572,22 @@ static int do_handshake(int32_t id) {
 static int handle_listener(int l) {
   struct listener *L = &lis[l];
   if (!L->active || !accepting || L->backoff) return H_OK;
-  for (int k = 0; k < ACCEPT_BURST; k++) {
-    int fd = accept4(L->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  for (int k = 0; k < MOTE_ACCEPT_BURST; k++) {
+    int fd = mote_arch_accept(L->fd);
     if (fd < 0) {
       int e = errno;
       if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
       if (e == EAGAIN || e == EWOULDBLOCK) break;
-      mote_warn("accept: %s; pausing listener %d for %d ms", strerror(e), l, LISTEN_BACKOFF_MS);
+      mote_warn("accept: %s; pausing listener %d for %d ms", strerror(e), l, MOTE_LISTEN_BACKOFF_MS);
       L->backoff = 1;
-      L->resume_at = sim_now_ms() + LISTEN_BACKOFF_MS;
-      loop_mod(L->fd, nslots + (uint32_t)l, 0);
+      L->resume_at = port_now_ms() + MOTE_LISTEN_BACKOFF_MS;
+      cfg.loop->mod(L->fd, 0);
       break;
     }
     int32_t id = free_pop();
     if (id < 0) {
       close(fd);
-      mote_log_table_full(sim_now_ms());
+      mote_log_table_full(port_now_ms());
       continue;
     }
     int one = 1;
@@ -601,7 +597,7 @@ static int handle_listener(int l) {
     s->fd = fd;
     s->state = S_OPEN;
     s->batch = batch;
-    int r = loop_add(fd, (uint32_t)id, EV_IN);
+    int r = watch(fd, id, EV_IN);
     if (r < 0) {
       mote_err("accept: cannot watch socket: %s", strerror(-r));
       close(fd);
@@ -609,7 +605,7 @@ static int handle_listener(int l) {
       continue;
     }
     s->evmask = EV_IN;
-    if (L->tls) {
+    if (L->tls.use) {
       /* the core hears of it once the handshake is done (do_handshake) */
       if (tls_begin(id, l) < 0) close_slot(id);
       else mote_debug("conn %d: accepted on listener %d (fd %d), TLS handshake", id, l, fd);
@@ -658,7 +654,7 @@ int32_t port_sock_send(uint32_t conn, const uint8_t *buf, uint32_t len) {
     return -1;
   }
   for (;;) {
-    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = send(s->fd, buf, len, MOTE_ARCH_SEND_FLAGS);
     if (n >= 0) return (int32_t)n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -720,7 +716,7 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
     mote_debug("conn %u: closing gracefully (TLS)", conn);
     s->state = S_LINGER;
     s->want_wr = s->paused = s->starved = s->tls_rd_wr = 0;
-    s->deadline = sim_now_ms() + MOTE_CLOSE_LINGER_MS;
+    s->deadline = port_now_ms() + MOTE_CLOSE_LINGER_MS;
     linger_append(id);
     n_linger++;
     tls_close_step(id);
@@ -730,7 +726,7 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
     mote_debug("conn %u: closing gracefully", conn);
     s->state = S_LINGER;
     s->want_wr = s->paused = s->starved = 0;
-    s->deadline = sim_now_ms() + MOTE_CLOSE_LINGER_MS;
+    s->deadline = port_now_ms() + MOTE_CLOSE_LINGER_MS;
     linger_append(id);
     n_linger++;
     set_interest(id);
@@ -767,10 +763,7 @@ static int tls_read(int32_t id, uint8_t *buf, uint32_t space) {
 
 static void linger_drain(int32_t id) {
   struct slot *s = &slots[id];
-  /* discard: with MSG_TRUNC Linux drops TCP bytes without copying them;
-   * the buffer only keeps other kernels and valgrind honest */
-  static uint8_t sink[16384];
-  ssize_t n = recv(s->fd, sink, sizeof sink, MSG_TRUNC | MSG_DONTWAIT);
+  ssize_t n = mote_arch_discard(s->fd);
   if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return;
   mote_debug("conn %d: graceful close done", id);
   close_slot(id);
@@ -788,7 +781,7 @@ static int do_read(int32_t id) {
     if (!s->in_starved) {
       s->in_starved = 1;
       s->snext = starved_head;
-      if (starved_head < 0) starved_until = sim_now_ms() + STARVE_RETRY_MS;
+      if (starved_head < 0) starved_until = port_now_ms() + MOTE_STARVE_RETRY_MS;
       starved_head = id;
     }
     set_interest(id);
@@ -859,10 +852,10 @@ int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, ui
   int32_t id = free_pop();
   if (id < 0) {
     freeaddrinfo(ai);
-    mote_log_table_full(sim_now_ms());
+    mote_log_table_full(port_now_ms());
     return -ENFILE;
   }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = mote_arch_socket(ai->ai_family);
   int e = fd < 0 ? errno : 0;
   if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) e = errno;
   freeaddrinfo(ai);
@@ -878,7 +871,7 @@ int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, ui
   s->fd = fd;
   s->state = S_CONNECTING;
   s->batch = batch; /* events already gathered for this slot were its last user's */
-  int r = loop_add(fd, (uint32_t)id, EV_OUT);
+  int r = watch(fd, id, EV_OUT);
   if (r < 0) {
     close(fd);
     free_push(id);
@@ -972,22 +965,53 @@ static int run_pending(void) {
 
 /* ---- the port's side of the service loop -------------------------------- */
 
-int sock_service(int timeout_ms, const sigset_t *sigmask) {
-  int n = loop_wait(evs, MAX_EVENTS, timeout_ms, sigmask);
+static int restarted; /* the core restarted during this pass */
+
+void sock_events_begin(void) {
+  batch++;
+  restarted = 0;
+}
+
+int sock_event(int fd, uint32_t events) {
+  /* after a restart the rest of the pass refers to the old core's
+   * descriptors (the slots are free; a new one's events are stale) */
+  if (restarted || fd < 0 || (uint32_t)fd >= cfg.max_fds) return 0;
+  int32_t tok = by_fd[fd];
+  int r;
+  if (tok < 0) return 0; /* closed meanwhile */
+  if (tok == TOK_WAKE) {
+    uint8_t drain[64];
+    while (read(fd, drain, sizeof drain) > 0) {}
+    return 0;
+  }
+  if (tok >= TOK_LISTENER) r = handle_listener(tok - TOK_LISTENER);
+  else r = handle_conn(tok, events);
+  if (r == H_OK) r = run_pending();
+  if (r == H_RESTARTED) restarted = 1;
+  return r == H_FATAL ? -1 : 0;
+}
+
+int sock_events_end(void) {
+  if (restarted || ready_head < 0) return 0;
+  return run_ready() == H_FATAL ? -1 : 0;
+}
+
+int sock_service(int timeout_ms) {
+  int n = cfg.loop->wait(evs, MOTE_LOOP_MAX_EVENTS, timeout_ms);
   if (n < 0) {
-    mote_err("%s wait: %s", loop_name(), strerror(-n));
+    mote_err("%s wait: %s", cfg.loop->name, strerror(-n));
     return -1;
   }
-  batch++;
-  for (int i = 0; i < n; i++) {
-    uint32_t tok = evs[i].token;
-    int r = tok < nslots ? handle_conn((int32_t)tok, evs[i].events) : handle_listener((int)(tok - nslots));
-    if (r == H_OK) r = run_pending();
-    if (r == H_FATAL) return -1;
-    if (r == H_RESTARTED) break; /* the rest of the batch refers to the old core */
-  }
-  if (ready_head >= 0 && run_ready() == H_FATAL) return -1;
-  return 0;
+  sock_events_begin();
+  for (int i = 0; i < n; i++)
+    if (sock_event(evs[i].fd, evs[i].events) < 0) return -1;
+  return sock_events_end();
+}
+
+int sock_watch_wakeup(int fd) {
+  int r = watch(fd, TOK_WAKE, EV_IN);
+  if (r == 0) wake_fd = fd;
+  return r;
 }
 
 static int until(uint32_t when, uint32_t now) {
@@ -1006,7 +1030,7 @@ int sock_next_timeout(uint32_t now) {
   if (starved_head >= 0) MIN_T(until(starved_until, now));
   if (hs_head >= 0) MIN_T(until(slots[hs_head].deadline, now));
   if (ready_head >= 0) MIN_T(0);
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++)
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++)
     if (lis[l].active && lis[l].backoff) MIN_T(until(lis[l].resume_at, now));
 #undef MIN_T
   return t;
@@ -1039,11 +1063,11 @@ void sock_timers(uint32_t now) {
       id = next;
     }
   }
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
     if (L->active && L->backoff && (int32_t)(L->resume_at - now) <= 0) {
       L->backoff = 0;
-      if (accepting) loop_mod(L->fd, nslots + (uint32_t)l, EV_IN);
+      if (accepting) cfg.loop->mod(L->fd, EV_IN);
     }
   }
 }
@@ -1056,7 +1080,7 @@ void port_reset(void) {
   for (uint32_t i = 0; i < nslots; i++) {
     struct slot *s = &slots[i];
     if (s->state == S_FREE) continue;
-    loop_del(s->fd, i, 1);
+    unwatch(s->fd, 1);
     close(s->fd);
     if (s->tls) mote_tls_free(s->tls);
     nc++;
@@ -1066,7 +1090,7 @@ void port_reset(void) {
    * can claim them back without a window of refused connections; those it
    * does not claim are closed by the next sock_timers(). */
   close_listeners(1);
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) {
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
     if (!L->active) continue;
     L->active = 0;
@@ -1074,10 +1098,8 @@ void port_reset(void) {
     n_parked++;
     /* the vhost's TLS configuration goes with the old core (no session uses
      * it: every connection was dropped above); the new one sets it again */
-    mote_tls_server_destroy(L->tls_own);
-    L->tls = cfg.tls_server;
-    L->tls_own = NULL;
-    loop_mod(L->fd, nslots + (uint32_t)l, 0);
+    mote_tls_listener_drop(&L->tls, cfg.tls_server);
+    cfg.loop->mod(L->fd, 0);
   }
   mote_notice("reset: dropped %u connections; %u listeners kept for the restarted core", nc, nl);
 }
@@ -1094,21 +1116,27 @@ void sock_shutdown_all(void) {
   close_listeners(0);
 }
 
-int sock_init(const struct sim_config *c) {
+int sock_init(const struct sock_config *c) {
   cfg = *c;
   nslots = c->nslots;
   slots = calloc(nslots, sizeof *slots);
-  evs = calloc(MAX_EVENTS, sizeof *evs);
-  if (!slots || !evs) return -ENOMEM;
+  evs = calloc(MOTE_LOOP_MAX_EVENTS, sizeof *evs);
+  by_fd = malloc((c->max_fds ? c->max_fds : 1) * sizeof *by_fd);
+  if (!slots || !evs || !by_fd) return -ENOMEM;
+  for (uint32_t i = 0; i < c->max_fds; i++) by_fd[i] = -1;
   reset_tables();
-  for (int l = 0; l < SOCK_MAX_LISTENERS; l++) lis[l].fd = -1;
-  return loop_open(c->use_poll, nslots + SOCK_MAX_LISTENERS);
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) lis[l].fd = -1;
+  return cfg.loop->open(c->max_fds);
 }
 
 void sock_free(void) {
-  loop_close();
+  if (wake_fd >= 0) unwatch(wake_fd, 0);
+  wake_fd = -1;
+  cfg.loop->close();
   free(slots);
   free(evs);
+  free(by_fd);
   slots = NULL;
   evs = NULL;
+  by_fd = NULL;
 }

@@ -1,0 +1,66 @@
+/* The BSD-socket port's interface to the program that runs it (the Linux
+ * simulator's main, an ESP-IDF task, an application's own loop). The
+ * port_sock_* imports it implements are in port.h. */
+#ifndef MOTE_SOCK_H
+#define MOTE_SOCK_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop.h"
+
+struct mote_tls_server;
+
+struct sock_config {
+  uint32_t port;         /* the default vhost's port, from the command line (0: the vhost's own) */
+  const char *iface;     /* address to bind when a vhost names none */
+  int iface_v6;          /* iface is an IPv6 literal */
+  uint32_t nslots;       /* connection table size */
+  uint32_t max_fds;      /* descriptors are below this */
+  const struct mote_loop *loop; /* the readiness backend */
+  struct mote_tls_server *tls_server; /* every listener's TLS configuration (a command line's), or NULL */
+  uint32_t tls_handshake_ms; /* a handshake not done by then is closed */
+};
+
+/* Allocate the tables and open the loop. 0 or -errno. */
+int sock_init(const struct sock_config *cfg);
+void sock_free(void);
+
+/* One service pass: wait up to timeout_ms (-1: until something happens),
+ * then sock_event() for each ready descriptor. Returns 0, or -1 when the
+ * driver reported a fatal failure. */
+int sock_service(int timeout_ms);
+
+/* The entry point for one ready descriptor (EV_* events), whoever runs the
+ * loop. Bracket the events of one wait with begin/end: end handles what no
+ * descriptor announces (TLS input mbedTLS already decrypted). Events of a
+ * descriptor opened during the same pass are stale and ignored. Each
+ * returns 0, or -1 when the driver reported a fatal failure. */
+void sock_events_begin(void);
+int sock_event(int fd, uint32_t events);
+int sock_events_end(void);
+
+/* A descriptor whose readability ends a wait (a signal handler's self-pipe):
+ * sock_service() reads it empty and returns. 0 or -errno. */
+int sock_watch_wakeup(int fd);
+
+/* ms until the port's own next deadline (lingering closes, ...), or -1. */
+int sock_next_timeout(uint32_t now);
+/* Run port timers (lingering closes, paused listeners, handshakes). */
+void sock_timers(uint32_t now);
+
+uint32_t sock_open_count(void);   /* connections the core knows */
+uint32_t sock_linger_count(void); /* gracefully closing, the core has forgotten them */
+uint32_t sock_listener_count(void);
+void sock_stop_accepting(void);
+/* Report every open connection closed (CLOSED_SHUTDOWN), close everything. */
+void sock_shutdown_all(void);
+/* Print "listening on http(s)://HOST:PORT/" for the first listener, once
+ * the core is up (a vhost may have turned TLS on after listening). */
+void sock_announce(void);
+
+/* Parse a numeric IPv4/IPv6 address (scope ids allowed). Returns 4 or 6, or
+ * -1 when it is not an address. */
+int sock_parse_iface(const char *iface, uint32_t port, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif
