@@ -28,7 +28,7 @@ const common = {
   setupFiles: ["<rootDir>/test/target.js"],
 };
 
-const LINUX_APPS = ["app/demo.ts", "test/apps/core-test.ts", "test/apps/tls-vhost.ts", "test/apps/vhost-ciphers.ts"];
+const LINUX_APPS = ["app/demo.ts", "test/apps/core-test.ts", "test/apps/tls-vhost.ts", "test/apps/vhost-ciphers.ts", "test/apps/two-ports.ts"];
 const BOARD = "mps2-an386";
 const BOARD_APPS = ["app/demo.ts", "test/apps/core-test.ts"];
 
@@ -67,11 +67,12 @@ module.exports = {
     project(
       "mps2",
       { board: BOARD },
-      BOARD_APPS.map((app) => ({ board: BOARD, engine: "wasm2c", app })),
+      [...BOARD_APPS, "test/apps/two-ports.ts"].map((app) => ({ board: BOARD, engine: "wasm2c", app })),
       [
         "<rootDir>/test/integration/http.test.ts",
         "<rootDir>/test/integration/ws.test.ts",
         "<rootDir>/test/integration/lifecycle.test.ts", // its simulator-only block is not registered there
+        "<rootDir>/test/integration/vhosts.test.ts", // vhosts on ports of their own
       ],
     ),
     project(

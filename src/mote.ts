@@ -27,7 +27,10 @@ import { Vhost, Protocol, addVhost } from "./core/protocol";
 import { Conn } from "./core/conn";
 import { clientConnect } from "./ws/client";
 
-/** lws_create_vhost: call from setup(). */
+/** lws_create_vhost: call from setup(). The first vhost created is the
+ *  default one: the port's command line may move it to another port (mote
+ *  sim --port); the others listen on their own port, on every address
+ *  unless setInterface() names one. */
 export function createVhost(name: string, port: u32): Vhost {
   return addVhost(new Vhost(name, port));
 }

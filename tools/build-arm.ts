@@ -12,7 +12,7 @@ import { Board } from "./boards";
 import { DEFAULT_KEY_FILE, provisionStore, readKey } from "./image";
 import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
 import { ensureTls, mbedtlsUnits, tlsHeaders, tlsIncludeFlags, MBEDTLS_DIR, TLS_DIR } from "./tls";
-import { ROOT, BuildOptions, BuildResult, appName, boardConfig, buildWasm, listFiles, log, run, step } from "./build";
+import { ROOT, BuildOptions, BuildResult, Unit, appName, boardConfig, buildWasm, compileAndLink, listFiles, log, run, step } from "./build";
 
 const WASM2C_RT = "/usr/src/wasm2c";
 const CC = "arm-none-eabi-gcc";
@@ -217,27 +217,15 @@ export function buildArm(opts: BuildOptions, fileBoard: Board): BuildResult {
       : [[coreC, [...base, ...engineFlags, "-O2"]] as [string, string[]]]), // the module: speed over size
     ...LWIP_FILES.map((f): [string, string[]] => [path.join(LWIP, f), [...base, "-Os", "-Wno-address"]]),
   ];
-  const objs: string[] = [];
-  for (const [src, flags] of units) {
-    const rel = path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o");
-    const obj = src.startsWith(WASM3_DIR) ? path.join(ROOT, "build", board.name, "wasm3-interp", rel)
-      : src.startsWith(MBEDTLS_DIR) ? path.join(ROOT, "build", board.name, "mbedtls", rel) : path.join(dir, "obj", rel);
-    fs.mkdirSync(path.dirname(obj), { recursive: true });
-    const deps = src.startsWith(LWIP) ? [src, ...listFiles(path.join(plat, "include"), ".h"), cfg]
+  const plan = units.map(([src, flags]): Unit => ({
+    src, flags,
+    deps: src.startsWith(LWIP) ? [src, ...listFiles(path.join(plat, "include"), ".h"), cfg]
       : src.startsWith(WASM3_DIR) ? [src, ...wasm3Headers()]
-      : src.startsWith(MBEDTLS_DIR) ? [src, ...tlsHeaders(true)] : [src, ...headers, ...(opts.tls ? tlsHeaders() : [])];
-    step(obj + ".stamp", deps, flags.join(" "), [obj], () => {
-      log(opts, `${CC} ${path.relative(ROOT, src)}`);
-      run(CC, [...flags, "-c", src, "-o", obj]);
-    });
-    objs.push(obj);
-  }
+      : src.startsWith(MBEDTLS_DIR) ? [src, ...tlsHeaders(true)] : [src, ...headers, ...(opts.tls ? tlsHeaders() : [])],
+  }));
   const elf = path.join(dir, "mote.elf");
   const ldflags = [...cpu, "-nostartfiles", "--specs=nano.specs", `-T${ld}`, "-Wl,--gc-sections", `-Wl,-Map=${path.join(dir, "mote.map")}`];
-  step(elf + ".stamp", [...objs, ld], ldflags.join(" "), [elf], () => {
-    log(opts, `link ${path.relative(ROOT, elf)}`);
-    run(CC, [...ldflags, "-o", elf, ...objs, "-lm"]);
+  if (compileAndLink(opts, board.name, dir, CC, plan, elf, ldflags, ["-lm"], [ld]))
     log(opts, execFileSync("arm-none-eabi-size", [elf], { encoding: "utf8" }).trimEnd());
-  });
   return { board, engine, dir, wasm, binary: elf, ...(interp ? { flash: flashBin } : {}) };
 }

@@ -83,6 +83,45 @@ export function run(cmd: string, args: string[], cwd = ROOT) {
   }
 }
 
+/** One C unit of a build: its flags and the files whose change rebuilds it. */
+export interface Unit {
+  src: string;
+  flags: string[];
+  deps: string[];
+}
+
+/** The object file of a unit. Third-party objects that depend on neither
+ *  the app nor the engine (wasm3's interpreter, mbedTLS) are kept once per
+ *  board; the rest under the build's own folder. */
+function objectOf(board: string, dir: string, src: string): string {
+  const rel = path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o");
+  if (src.startsWith(WASM3_DIR + path.sep)) return path.join(ROOT, "build", board, "wasm3-interp", rel);
+  if (src.startsWith(MBEDTLS_DIR + path.sep)) return path.join(ROOT, "build", board, "mbedtls", rel);
+  return path.join(dir, "obj", rel);
+}
+
+/** Compiles each unit with `cc` (skipped when its stamp matches) and links
+ *  them into `out` with `ldflags`, before the objects, and `libs` after
+ *  them (the simulator and the Cortex-M firmware alike). Returns true when
+ *  the link ran. */
+export function compileAndLink(opts: BuildOptions, board: string, dir: string, cc: string, units: Unit[], out: string,
+                               ldflags: string[], libs: string[], linkDeps: string[] = []): boolean {
+  const objs: string[] = [];
+  for (const u of units) {
+    const obj = objectOf(board, dir, u.src);
+    fs.mkdirSync(path.dirname(obj), { recursive: true });
+    step(obj + ".stamp", u.deps, u.flags.join(" "), [obj], () => {
+      log(opts, `${cc} ${path.relative(ROOT, u.src)}`);
+      run(cc, [...u.flags, "-c", u.src, "-o", obj]);
+    });
+    objs.push(obj);
+  }
+  return step(out + ".stamp", [...objs, ...linkDeps], [...ldflags, ...libs].join(" "), [out], () => {
+    log(opts, `link ${path.relative(ROOT, out)}`);
+    run(cc, [...ldflags, "-o", out, ...objs, ...libs]);
+  });
+}
+
 /** The exports listed in src/abi/exports.ts, so the entry re-exports only those
  *  (and not the imports, which AssemblyScript would otherwise re-export). */
 function abiExports(): string[] {
@@ -278,15 +317,9 @@ export function build(opts: BuildOptions): BuildResult {
       ? [...listFiles(path.join(ROOT, "platform/engines/wasm2c"), ".c"), path.join(WASM2C_RT, "wasm-rt-impl.c"), coreC]
       : [path.join(ROOT, "platform/engines/wasm3/engine_wasm3.c"), ...WASM3_UNITS.map((u) => path.join(WASM3_DIR, u))]),
   ];
-  const objs: string[] = [];
-  for (const src of units) {
-    // wasm3's own objects do not depend on the app: one set per board
+  const plan: Unit[] = units.map((src) => {
     const interp = src.startsWith(WASM3_DIR + path.sep);
-    // mbedTLS's objects depend on neither the app nor the engine: one set per board
     const mbed = src.startsWith(MBEDTLS_DIR + path.sep);
-    const objDir = interp ? path.join(ROOT, "build", board.name, "wasm3-interp") : mbed ? path.join(ROOT, "build", board.name, "mbedtls") : path.join(dir, "obj");
-    const obj = path.join(objDir, path.relative(ROOT, src).replace(/^\.\.\/+/g, "").replace(/[\/]/g, "_").replace(/\.c$/, ".o"));
-    fs.mkdirSync(path.dirname(obj), { recursive: true });
     const flags =
       src === path.join(WASM2C_RT, "wasm-rt-impl.c") || src === coreC // third-party and generated: no -W
         ? cflags.filter((f) => !f.startsWith("-W"))
@@ -298,17 +331,10 @@ export function build(opts: BuildOptions): BuildResult {
               ? [...cflags, ...tlsIncludeFlags()]
               : cflags;
     const deps = interp ? [src, ...wasm3Headers()] : mbed ? [src, ...tlsHeaders(true)] : [src, ...headers, ...tlsHeaders()];
-    step(obj + ".stamp", deps, flags.join(" "), [obj], () => {
-      log(opts, `cc ${path.relative(ROOT, src)}`);
-      run("gcc", [...flags, "-c", src, "-o", obj]);
-    });
-    objs.push(obj);
-  }
-  const binary = path.join(dir, "mote-sim");
-  step(binary + ".stamp", objs, "link", [binary], () => {
-    log(opts, `link ${path.relative(ROOT, binary)}`);
-    run("gcc", ["-o", binary, ...objs, "-lz", "-lm"]);
+    return { src, flags, deps };
   });
+  const binary = path.join(dir, "mote-sim");
+  compileAndLink(opts, board.name, dir, "gcc", plan, binary, [], ["-lz", "-lm"]);
   if (engine === "wasm3") {
     // the app image next to the binary, where mote-sim looks first: the
     // folder runs as is, and a new app is a new core.wasm, not a new binary

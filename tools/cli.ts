@@ -51,7 +51,8 @@ options:
                  (default build/keys/image.key, made on first use; never commit a real one)
   --host H       (upload) the device's address (default 127.0.0.1)
   --app FILE     AssemblyScript application exporting setup() (default app/demo.ts)
-  --port N       TCP port to listen on (default 7681)
+  --port N       (sim) the default vhost's port (the app's first; default: its own, 7681 in the
+                 demo; 0: any free port); other vhosts keep theirs. (qemu, upload) the host port
   --iface ADDR   address to bind (default 127.0.0.1; use :: or 0.0.0.0 for all)
   -d LEVEL       log level bitmask as in lws: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)
   --max-conns N  cap the connection table below the rlimit-derived size
@@ -193,10 +194,10 @@ async function cmdSim(args: string[]): Promise<number> {
   checkEngine(f["--engine"]);
   const tls = tlsArgs(f);
   if (f["--board"] && f["--board"] !== "linux") throw new UsageError(`'mote sim' runs the linux board only; use 'mote qemu --board ${f["--board"]}'`);
-  const port = f["--port"] === undefined ? 7681 : (f["--port"] as number);
-  if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
+  const port = f["--port"] as number | undefined; // none: the app's own
+  if (port !== undefined && port > 65535) throw new UsageError(`--port must be 0..65535 (0: any free port), got ${port}`);
   const r = build({ board: "linux", engine: f["--engine"] as string, app: f["--app"] as string, portable: !!f["--portable"] });
-  const simArgs = ["--port", String(port), "--iface", (f["--iface"] as string) || "127.0.0.1"];
+  const simArgs = [...(port !== undefined ? ["--port", String(port)] : []), "--iface", (f["--iface"] as string) || "127.0.0.1"];
   if (f["-d"] !== undefined) simArgs.push("-d", String(f["-d"]));
   if (f["--max-conns"] !== undefined) simArgs.push("--max-conns", String(f["--max-conns"]));
   if (f["--poll"]) simArgs.push("--poll");

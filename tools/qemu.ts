@@ -25,6 +25,9 @@ export interface QemuOptions {
   /** The firmware serves TLS (built with --tls, started with --tls): the
    *  readiness probe speaks TLS and the URL is https://. */
   tls?: boolean;
+  /** More of the device's ports to forward: device port -> host port on
+   *  the same address (vhosts on ports of their own). */
+  forwards?: Record<number, number>;
 }
 
 /** QEMU's option syntax doubles commas inside a value. */
@@ -45,7 +48,8 @@ export function qemuArgs(board: Board, elf: string, port: number, host = "127.0.
     "-semihosting-config", ["enable=on", "target=native", ...words.map((w) => `arg=${qarg(w)}`)].join(","),
     "-kernel", elf, ...extra,
     // the first -nic of mps2-an386 is its LAN9118
-    "-nic", `user,id=n0,hostfwd=tcp:${host}:${port}-:${board.qemu.devicePort}`,
+    "-nic", [`user,id=n0,hostfwd=tcp:${host}:${port}-:${board.qemu.devicePort}`,
+      ...Object.entries(opts.forwards || {}).map(([dev, h]) => `hostfwd=tcp:${host}:${h}-:${dev}`)].join(","),
   ];
 }
 

@@ -32,12 +32,17 @@
 #endif
 
 static const char USAGE[] =
-    "usage: mote-sim [--port N] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--no-deflate] [--module FILE]\n"
+    "usage: mote-sim [--port N] [--port-map FROM=TO] [--iface ADDR] [-d LEVEL] [--max-conns N] [--poll] [--no-deflate]\n"
+    "                [--module FILE]\n"
     "                [--flash FILE --image-key FILE]\n"
     "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
     "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
-    "  --port N       TCP port to listen on (default 7681; 0 = any free port)\n"
-    "  --iface ADDR   address to bind (default 127.0.0.1; :: or an IPv6 address binds IPv6, dual-stack)\n"
+    "  --port N       the default vhost's port (the first the app creates), in place of the app's own;\n"
+    "                 0 = any free port. Other vhosts keep theirs\n"
+    "  --port-map FROM=TO  bind a vhost that asks for port FROM on port TO instead (0 = any free port;\n"
+    "                 the log names the port bound); repeat for more\n"
+    "  --iface ADDR   address to bind for vhosts that name none (default 127.0.0.1; :: or an IPv6\n"
+    "                 address binds IPv6, dual-stack)\n"
     "  -d LEVEL       log level bitmask: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)\n"
     "  --max-conns N  cap the connection table (default: RLIMIT_NOFILE minus descriptors in use)\n"
     "  --poll         use poll(2) instead of epoll (a portable build has poll(2) only)\n"
@@ -89,6 +94,9 @@ static uint32_t parse_uint(const char *name, const char *v, unsigned long max) {
 }
 
 struct args {
+  int port_given; /* --port: it overrides the default vhost's port */
+  struct sock_port_map port_map[MOTE_MAX_LISTENERS];
+  uint32_t n_port_map;
   uint32_t port;
   const char *iface;
   uint32_t log_mask;
@@ -158,7 +166,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     int is_tls = !strcmp(name, "--tls-cert") || !strcmp(name, "--tls-key") || !strcmp(name, "--tls-ciphers") ||
                  !strcmp(name, "--tls-sni") || !strcmp(name, "--tls-client-ca") || !strcmp(name, "--tls-handshake-timeout") ||
                  !strcmp(name, "--tls-version");
-    int is_val = !strcmp(name, "--port") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
+    int is_val = !strcmp(name, "--port") || !strcmp(name, "--port-map") || !strcmp(name, "--iface") || !strcmp(name, "-d") ||
                  !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock") ||
                  !strcmp(name, "--flash") || !strcmp(name, "--image-key") ||
                  !strcmp(name, "--syslog-socket") || !strcmp(name, "--syslog-facility") ||
@@ -193,7 +201,23 @@ static void parse_args(int argc, char **argv, struct args *a) {
       if (i + 1 >= argc) usage_error("option '%s' needs a value", name);
       val = argv[++i];
     }
-    if (!strcmp(name, "--port")) a->port = parse_uint(name, val, 65535);
+    if (!strcmp(name, "--port")) {
+      a->port = parse_uint(name, val, 65535);
+      a->port_given = 1;
+    } else if (!strcmp(name, "--port-map")) {
+      char *eq = strchr(val, '=');
+      if (!eq || eq == val || !eq[1]) usage_error("option '--port-map' needs FROM=TO, got '%s'", val);
+      if (a->n_port_map == MOTE_MAX_LISTENERS) {
+        char most[16];
+        snprintf(most, sizeof most, "%d", MOTE_MAX_LISTENERS);
+        usage_error("at most %s --port-map options", most);
+      }
+      *eq = 0;
+      struct sock_port_map *m = &a->port_map[a->n_port_map++];
+      m->from = parse_uint("--port-map", val, 65535);
+      m->to = parse_uint("--port-map", eq + 1, 65535);
+      *eq = '=';
+    }
     else if (!strcmp(name, "-d")) a->log_mask = parse_uint(name, val, 0xffff);
     else if (!strcmp(name, "--max-conns")) {
       a->max_conns = parse_uint(name, val, UINT32_MAX);
@@ -376,7 +400,7 @@ static int open_wake_pipe(void) {
 int main(int argc, char **argv) {
   struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1};
   parse_args(argc, argv, &a);
-  struct sock_config cfg = {.port = a.port, .iface = a.iface,
+  struct sock_config cfg = {.iface = a.iface, .port_map = a.port_map, .n_port_map = a.n_port_map,
                             .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : MOTE_TLS_HANDSHAKE_MS};
   if (a.tls_opts.ncerts && !a.tls_opts.certs[a.tls_opts.ncerts - 1].key)
     usage_error("option '--tls-cert %s' needs a --tls-key after it", a.tls_opts.certs[a.tls_opts.ncerts - 1].cert);
@@ -390,7 +414,6 @@ int main(int argc, char **argv) {
   socklen_t sl;
   int fam = sock_parse_iface(a.iface, a.port, &ss, &sl);
   if (fam < 0) usage_error("option '--iface' needs an IPv4 or IPv6 address, got '%s'", a.iface);
-  cfg.iface_v6 = fam == 6;
   if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
   if ((a.ka_probes || a.ka_interval) && !a.ka_time) usage_error("options '--ka-probes' and '--ka-interval' need --ka-time%s", "");
   /* before detaching: a syslog that cannot be reached is said on the terminal */
@@ -485,8 +508,9 @@ int main(int argc, char **argv) {
       .tx_block_bytes = MOTE_BOARD_TX_BLOCK_BYTES,
       .log_level = a.log_mask,
       .max_message = MOTE_BOARD_MAX_MESSAGE,
-      .port = a.port,
-      .flags = cfg.iface_v6 ? MOTE_INIT_IPV6 : 0,
+      /* the default vhost's port: 0 keeps the app's own, PORT_ANY any free one */
+      .port = !a.port_given ? 0 : a.port == 0 ? MOTE_PORT_ANY : a.port,
+      .flags = 0,
       .ka_time = a.ka_time,
       .ka_probes = a.ka_probes,
       .ka_interval = a.ka_interval,

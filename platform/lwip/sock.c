@@ -545,7 +545,7 @@ uint32_t mote_lwip_listener_count(void) {
 }
 
 int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags) {
-  if (iface_len) mote_info("listen: interface '%.*s' ignored (one netif)", (int)iface_len, iface);
+  if (iface_len) mote_notice("listen: interface '%.*s' ignored (one netif)", (int)iface_len, iface);
   if (flags & MOTE_LISTEN_IPV6) mote_info("listen: IPv6 not built on this board; IPv4 only");
   int l = 0;
   while (l < MOTE_MAX_LISTENERS && listeners[l]) l++;

@@ -65,7 +65,9 @@ struct listener {
   uint8_t parked;  /* kept open across a core restart, until re-claimed */
   uint8_t backoff;
   uint8_t v6only;
-  uint32_t port;   /* port asked of bind() (0: any) */
+  uint32_t port;   /* the port the core asked for (0: any) */
+  uint8_t v6;      /* bound to an IPv6 address */
+  char iface[48];  /* the address bound (the vhost's, or the port's default) */
   uint32_t resume_at;
   struct mote_tls_listener tls; /* what its connections get (platform/tls) */
   /* TCP keepalive for accepted sockets (port_sock_keepalive); idle 0: off */
@@ -310,19 +312,36 @@ uint32_t sock_listener_count(void) {
   return n;
 }
 
+/* The port a vhost asked for, after the program's map (sock_config.port_map:
+ * a test or a device maps a fixed port to a free one, as a forward would). */
+static uint32_t mapped_port(uint32_t port) {
+  for (uint32_t i = 0; i < cfg.n_port_map; i++)
+    if (cfg.port_map[i].from == port) return cfg.port_map[i].to;
+  return port;
+}
+
+/* A listening socket for a vhost: on the address it names (a numeric IPv4
+ * or IPv6 literal), else the port's default (sock_config.iface); on the
+ * port it asks for (0: any free port), through the map. */
 int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags) {
-  /* The command line decides the address, and the port of the first
-   * listener (the default vhost); further listeners keep their own port. */
-  uint32_t use_port = (sock_listener_count() == 0 || port == 0) ? cfg.port : port;
+  char addr[sizeof lis[0].iface];
+  if (iface_len >= sizeof addr || (iface_len && memchr(iface, 0, iface_len))) {
+    mote_err("listen: interface '%.*s' is not an address of at most %zu bytes", (int)iface_len, iface, sizeof addr - 1);
+    return -EINVAL;
+  }
+  if (iface_len) {
+    memcpy(addr, iface, iface_len);
+    addr[iface_len] = 0;
+  } else {
+    snprintf(addr, sizeof addr, "%s", cfg.iface);
+  }
+  uint32_t use_port = mapped_port(port);
   int v6only = (flags & MOTE_LISTEN_V6ONLY) ? 1 : 0;
-  if (use_port != port || iface_len != 0)
-    mote_info("listen: core asked for '%.*s' port %u; binding %s port %u (command line)", (int)iface_len, iface, port,
-              cfg.iface, use_port);
   /* after a restart: hand back the socket the old core listened on, so
    * connections keep queueing in its backlog instead of being refused */
   for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
-    if (!L->parked || L->port != use_port || L->v6only != v6only) continue;
+    if (!L->parked || L->port != port || L->v6only != v6only || strcmp(L->iface, addr)) continue;
     L->parked = 0;
     L->active = 1;
     L->backoff = 0;
@@ -330,7 +349,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     mote_tls_listener_open(&L->tls, cfg.tls_server); /* and TLS (port_sock_tls) */
     n_parked--;
     cfg.loop->mod(L->fd, accepting ? EV_IN : 0);
-    mote_info("listening on %s port %u (listener %d, kept across the restart)", cfg.iface, use_port, l);
+    mote_info("listening on %s port %u (listener %d, kept across the restart)", addr, port, l);
     return l;
   }
   int l = 0;
@@ -341,8 +360,11 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   }
   struct sockaddr_storage ss;
   socklen_t sl;
-  int fam = sock_parse_iface(cfg.iface, use_port, &ss, &sl);
-  if (fam < 0) return -EINVAL;
+  int fam = sock_parse_iface(addr, use_port, &ss, &sl);
+  if (fam < 0) {
+    mote_err("listen: interface '%s' is not a numeric IPv4 or IPv6 address", addr);
+    return -EINVAL;
+  }
   int fd = mote_arch_socket(ss.ss_family);
   if (fd < 0) {
     int e = errno;
@@ -355,7 +377,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     mote_warn("listen: IPV6_V6ONLY: %s", strerror(errno));
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
     int e = errno;
-    mote_err("listen: %s port %u: %s", cfg.iface, use_port, strerror(e));
+    mote_err("listen: %s port %u: %s", addr, use_port, strerror(e));
     close(fd);
     return -e;
   }
@@ -371,9 +393,12 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
     real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .port = use_port};
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .v6 = fam == 6, .port = port};
+  snprintf(lis[l].iface, sizeof lis[l].iface, "%s", addr);
   mote_tls_listener_open(&lis[l].tls, cfg.tls_server);
-  mote_notice("listening on %s port %u (listener %d%s%s)", cfg.iface, real_port, l,
+  char asked[32] = "";
+  if (real_port != port) snprintf(asked, sizeof asked, ", asked for %u", (unsigned)port);
+  mote_notice("listening on %s port %u (listener %d%s%s%s)", addr, real_port, l, asked,
               fam == 6 ? (v6only ? ", IPv6 only" : ", dual-stack") : "", cfg.tls_server ? ", TLS" : "");
   if (!announced && announce_l < 0) {
     announce_l = l;
@@ -386,8 +411,9 @@ void sock_announce(void) {
   if (announced || announce_l < 0) return;
   announced = 1;
   const char *scheme = lis[announce_l].tls.use ? "https" : "http";
-  if (cfg.iface_v6) printf("listening on %s://[%s]:%u/\n", scheme, cfg.iface, announce_port);
-  else printf("listening on %s://%s:%u/\n", scheme, cfg.iface, announce_port);
+  const struct listener *L = &lis[announce_l];
+  if (L->v6) printf("listening on %s://[%s]:%u/\n", scheme, L->iface, announce_port);
+  else printf("listening on %s://%s:%u/\n", scheme, L->iface, announce_port);
   fflush(stdout);
 }
 

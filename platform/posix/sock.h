@@ -11,10 +11,14 @@
 
 struct mote_tls_server;
 
+struct sock_port_map {
+  uint32_t from, to; /* a vhost asking for port `from` is bound to `to` (0: any free port) */
+};
+
 struct sock_config {
-  uint32_t port;         /* the default vhost's port, from the command line (0: the vhost's own) */
-  const char *iface;     /* address to bind when a vhost names none */
-  int iface_v6;          /* iface is an IPv6 literal */
+  const char *iface;     /* address to bind when a vhost names none (numeric) */
+  const struct sock_port_map *port_map; /* vhost ports bound elsewhere (a test's free ports) */
+  uint32_t n_port_map;
   uint32_t nslots;       /* connection table size */
   uint32_t max_fds;      /* descriptors are below this */
   const struct mote_loop *loop; /* the readiness backend */

@@ -7,9 +7,10 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 5; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
+export const ABI_VERSION = 6; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
 // 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost);
-// 5: sock_connect, mote_connected, mote_connect_failed (the client role)
+// 5: sock_connect, mote_connected, mote_connect_failed (the client role);
+// 6: sock_listen gets each vhost's port and interface; LIM_PORT (PORT_ANY) moves the default vhost only
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -95,7 +96,10 @@ export const LIM_TX_BLOCKS = 16; // number of tx blocks in the output pool
 export const LIM_TX_BLOCK_BYTES = 20; // bytes per tx block
 export const LIM_LOG_LEVEL = 24; // bitmask of LOG_*
 export const LIM_MAX_MESSAGE = 28; // max WebSocket message bytes (0: unlimited)
-export const LIM_PORT = 32; // default listen port requested by the CLI (0: app's own)
+// The default vhost's port (the first the app creates), from the port's
+// command line: 0 keeps the vhost's own, PORT_ANY asks for any free port.
+// Other vhosts always listen on their own.
+export const LIM_PORT = 32;
 export const LIM_FLAGS = 36; // INIT_* flags
 // TCP keepalive for every listener, overriding the vhosts' kaTime/kaProbes/
 // kaInterval (seconds) when LIM_KA_TIME is not 0 (mote sim --ka-time).
@@ -103,8 +107,8 @@ export const LIM_KA_TIME = 40;
 export const LIM_KA_PROBES = 44;
 export const LIM_KA_INTERVAL = 48;
 export const LIM_SIZE = 52;
+export const PORT_ANY = 0x10000; // LIM_PORT: any free port (sock_listen's port 0)
 
-export const INIT_IPV6 = 1; // listeners bind IPv6 too
 export const INIT_IMAGE_STORE = 2; // the port keeps an image store: serve PUT /.mote/image
 export const INIT_DEFLATE = 4; // the port has the DEFLATE codec (z_* imports): permessage-deflate may be offered
 

@@ -7,7 +7,7 @@
 
 import {
   LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES, LIM_LOG_LEVEL,
-  LIM_MAX_MESSAGE, LIM_PORT, LIM_FLAGS, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
+  LIM_MAX_MESSAGE, LIM_PORT, PORT_ANY, LIM_FLAGS, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
   VHOST_ANY, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, LOG_ERR, LOG_WARN, LOG_NOTICE,
 } from "../abi/constants";
 import { sock_listen, sock_keepalive, sock_tls } from "../abi/imports";
@@ -95,24 +95,35 @@ export function init(nowMs: u32): i32 {
   return 0;
 }
 
-/** The listeners: one per port, opened by the first vhost on it; later
- *  vhosts on the same port share it (chosen by SNI or by Host). 0, or -1
- *  after logging why. */
+/** The listeners: one per port and interface, opened by the first vhost
+ *  on it; later vhosts on the same port and interface share it (chosen by
+ *  SNI or by Host). The port's command line may move the default vhost
+ *  (the first) to another port (LIM_PORT), with the vhosts sharing it;
+ *  every other vhost listens on its own. 0, or -1 after logging why. */
 function listen(): i32 {
   if (vhosts.length > <i32>VHOST_ANY || vhosts.length > 255) {
     logStart(LOG_ERR).s("init: ").u(vhosts.length).s(" vhosts; at most 255").end();
     return -1;
   }
-  const portOverride = lim(LIM_PORT);
+  const portArg = lim(LIM_PORT);
   for (let v = 0; v < vhosts.length; v++) {
     const vh = unchecked(vhosts[v]);
     let first = v;
-    for (let o = 0; o < v; o++) if (unchecked(vhosts[o]).port == vh.port) { first = o; break; }
+    for (let o = 0; o < v; o++) {
+      const ov = unchecked(vhosts[o]);
+      if (ov.port == vh.port && ov.iface == vh.iface) {
+        first = o;
+        break;
+      }
+    }
     if (first == v) {
-      const port = portOverride != 0 ? portOverride : vh.port;
-      const l = sock_listen(port, 0, 0, 0);
+      let port = vh.port;
+      if (v == 0 && portArg != 0) port = portArg == PORT_ANY ? 0 : portArg;
+      const iface = String.UTF8.encode(vh.iface); // start-up only
+      const l = sock_listen(port, changetype<usize>(iface), <u32>iface.byteLength, 0);
       if (l < 0) {
-        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on port ").u(port).s(" (errno ").i(-l).s(")").end();
+        logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on ").s(vh.iface.length > 0 ? vh.iface : "the default address")
+          .s(" port ").u(port).s(" (errno ").i(-l).s(")").end();
         return -1;
       }
       vh.listener = l;

@@ -20,10 +20,6 @@ export function setLogMask(m: u32): void {
   mask = m;
 }
 
-export function logMask(): u32 {
-  return mask;
-}
-
 @inline export function logOn(lvl: u32): bool {
   return (mask & lvl) != 0;
 }

@@ -145,6 +145,11 @@ export class Vhost {
   tlsClientCa: string = "";
   /** Host names besides `name` that select this vhost (lws vhost aliases). */
   aliases: string[] = [];
+  /** The address it listens on (lws vhost `iface`): a numeric IPv4 or IPv6
+   *  address, "" = the port's default (the simulator's --iface; a board's
+   *  only interface). Vhosts on the same port and interface share one
+   *  listener. Set with setInterface() in setup(). */
+  iface: string = "";
   /** Set at init: whether other vhosts share this one's listener. */
   shared: bool = false;
   /** URL prefixes served by the core or by one protocol (src/core/mount.ts). */
@@ -184,6 +189,12 @@ export class Vhost {
   addMount(m: Mount): Mount {
     this.mounts.push(m);
     return m;
+  }
+
+  /** Listen on this address only (see iface). */
+  setInterface(iface: string): Vhost {
+    this.iface = iface;
+    return this;
   }
 
   /** Another host name for this vhost (SNI and Host). */

@@ -33,7 +33,6 @@ export const ST_WS_CLOSING: u8 = 5; // we sent a close frame; waiting for the pe
 export const ST_DRAIN_CLOSE: u8 = 6; // flushing queued output, then closing
 export const ST_CLIENT_CONNECTING: u8 = 7; // client: sock_connect issued; the request waits in the output queue
 export const ST_CLIENT_HANDSHAKE: u8 = 8; // client: request sent, reading the response head
-export const ST_COUNT: u8 = 9;
 
 // ---- roles: who handles the connection's events and the app's calls on it
 // (the handler table, Role in ./conn.ts; Mongoose's c->pfn) --------------------

@@ -45,9 +45,6 @@ export function zRxArea(): usize {
 export function zTxArea(): usize {
   return zTx;
 }
-export function zAreaSize(): u32 {
-  return zSize;
-}
 
 // ---- negotiation (section 7.1) ---------------------------------------------------------
 

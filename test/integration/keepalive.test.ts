@@ -89,6 +89,20 @@ function startInNs(app: string): Promise<Sim> {
   return p;
 }
 
+/** Waits (bounded) until the server's side of every connection on PORT has
+ *  nothing unacknowledged (ss's Send-Q 0): a cut made while an answer is in
+ *  flight would test retransmission, not keepalive (probes go out only on a
+ *  connection with nothing unacknowledged). */
+async function acknowledged(): Promise<void> {
+  const end = Date.now() + 3000;
+  for (;;) {
+    const rows = execFileSync("ip", ["netns", "exec", NS, "ss", "-tnH", "state", "established", `( sport = :${PORT} )`], { encoding: "utf8" });
+    if (rows.trim().split("\n").every((r) => !r.trim() || r.trim().split(/\s+/)[1] === "0")) return;
+    if (Date.now() > end) throw new Error(`data still unacknowledged before the cut:\n${rows}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function echo(ws: WebSocket, text: string): Promise<void> {
   expect(await echoOnce(ws, text)).toBe(text);
 }
@@ -129,6 +143,7 @@ test(`an idle WebSocket whose peer vanished is closed within ka_time + ka_probes
   clients.push(ws);
   await echo(ws, "before the cut");
   expect(getInside("/closed")).toBe("echo-closed=0\n");
+  await acknowledged();
 
   const cut = Date.now();
   linkDown();

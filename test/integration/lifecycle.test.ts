@@ -227,7 +227,7 @@ if (!ON_BOARD)
         [["sim", "--bogus"], /unknown option '--bogus'/],
         [["sim", "--port"], /option '--port' needs a value/],
         [["sim", "--port", "http"], /non-negative integer/],
-        [["sim", "--port", "70000"], /--port must be 1\.\.65535/],
+        [["sim", "--port", "70000"], /--port must be 0\.\.65535/],
         [["frobnicate"], /unknown command 'frobnicate'/],
         [["build", "--board", "nope"], /unknown board 'nope'/],
         [["build", "--engine", "wasm4"], /--engine must be one of wasm2c, wasm3, got 'wasm4'/],

@@ -9,7 +9,7 @@
 //                         before the guest does, so only an answer counts)
 //
 // Sim.start() picks the board from MOTE_BOARD (set by the "mps2" jest
-// project, test/board-mps2.js), else the simulator; start({ board }) names
+// project's target, test/target.js), else the simulator; start({ board }) names
 // one (test/qemu/board.ts: QemuBoard.start()). stop() is SIGTERM for the
 // simulator and console 'q' for a board (graceful shutdown, semihosting
 // exit 0); both end in the process's exit status, bounded.
@@ -51,7 +51,7 @@ export function artifactsDir(name: string): string {
 
 
 /** The board the suites run against: MOTE_BOARD (set by the "mps2" jest
- *  project, see test/board-mps2.js), else the Linux simulator. With a QEMU
+ *  project's target, see test/target.js), else the Linux simulator. With a QEMU
  *  board, Sim.start() boots its firmware (built for the same app) and talks
  *  to it through slirp's port forward on 127.0.0.1. */
 export const BOARD: string = process.env.MOTE_BOARD || "linux";
@@ -123,6 +123,11 @@ export interface StartOptions {
    *  either: TLS built in, none asked for on the command line (the app's
    *  vhost asks, Vhost.setTls). */
   tls?: boolean | string[];
+  /** Ports of vhosts other than the default one that the test reaches
+   *  (hostPort(p) then names where): the simulator binds each to a free
+   *  port (--port-map P=0); a QEMU board gets a forward from a free host
+   *  port. */
+  ports?: number[];
 }
 
 export class Sim {
@@ -132,6 +137,8 @@ export class Sim {
   host = "127.0.0.1";
   /** The listener speaks TLS (StartOptions.tls). */
   tls = false;
+  /** StartOptions.ports: a vhost's port -> the host port that reaches it. */
+  private hostPorts = new Map<number, number>();
   /** The simulator's stdout; on a board, the "listening on" line once it answered. */
   stdout = "";
   /** The simulator's log; on a board, its console (UART) and QEMU's messages. */
@@ -167,7 +174,10 @@ export class Sim {
         else ensureStoreFile(flash, s.board, fs.readFileSync(r.wasm), readKey());
       } else if (opts.flash) throw new Error(`Sim.start: flash needs the wasm3 engine (this build runs ${r.engine})`);
       const fw = [...(opts.firmwareArgs || []), ...(opts.tls === true ? boardTlsWords() : opts.tls || [])];
-      const qargs = qemuArgs(s.board, r.binary, s.port, "127.0.0.1", { flash, firmwareArgs: fw.length ? fw : undefined });
+      const forwards: Record<number, number> = {};
+      for (const p of opts.ports || []) forwards[p] = await freePort();
+      const qargs = qemuArgs(s.board, r.binary, s.port, "127.0.0.1", { flash, firmwareArgs: fw.length ? fw : undefined, forwards });
+      for (const [p, h] of Object.entries(forwards)) s.hostPorts.set(+p, h);
       s.launch(QEMU, [...qargs, ...(opts.qemuArgs || [])], true);
       // a throw-away copy of the store goes with the board's process
       if (flash && !opts.flash) s.exited.then(() => fs.rmSync(path.dirname(flash!), { recursive: true, force: true }));
@@ -180,7 +190,8 @@ export class Sim {
       if (opts.dhcp || opts.firmwareArgs || opts.qemuArgs) throw new Error("Sim.start: dhcp/firmwareArgs/qemuArgs are for QEMU boards");
       const bin = simBinary(opts.app, opts.engine || ENGINE);
       s.host = opts.iface || "127.0.0.1";
-      const args = ["--port", String(s.port), "--iface", s.host, ...(opts.args || [])];
+      const args = ["--port", String(s.port), "--iface", s.host, ...(opts.ports || []).flatMap((p) => ["--port-map", `${p}=0`]),
+        ...(opts.args || [])];
       if (opts.tls) {
         s.tls = true;
         args.push(...(opts.tls === true ? ["--tls"] : opts.tls));
@@ -198,6 +209,14 @@ export class Sim {
       while (!/listening on https?:\/\//.test(s.stdout)) {
         if (!s.alive) return s.fail("simulator exited early");
         if (Date.now() > end) return s.fail("simulator did not start");
+        await sleep(20);
+      }
+      // where the mapped vhost ports were bound (the log names each; stderr
+      // may come in after stdout's announcement)
+      for (;;) {
+        for (const m of s.stderr.matchAll(/listening on \S+ port (\d+) \(listener \d+, asked for (\d+)/g)) s.hostPorts.set(+m[2], +m[1]);
+        if ((opts.ports || []).every((p) => s.hostPorts.has(p))) break;
+        if (Date.now() > end) return s.fail(`no listener for vhost ports ${opts.ports}`);
         await sleep(20);
       }
     }
@@ -218,6 +237,13 @@ export class Sim {
     this.proc.kill("SIGKILL");
     await this.exited;
     throw new Error(`${why}:\n${this.stderr}`);
+  }
+
+  /** The host port that reaches vhost port p (StartOptions.ports). */
+  hostPort(p: number): number {
+    const h = this.hostPorts.get(p);
+    if (h === undefined) throw new Error(`Sim: no host port for vhost port ${p} (StartOptions.ports)`);
+    return h;
   }
 
   /** The process id of the simulator (of QEMU on a board). */

@@ -70,3 +70,30 @@ describe("start-up refusals", () => {
     );
   });
 });
+
+describe("vhosts on different ports and interfaces (test/apps/two-ports.ts)", () => {
+  test("one listener per port and interface, each vhost's own port, the vhosts on a port sharing it", async () => {
+    const h = await testHost({ logLevel: C.LOG_DEFAULT }, "two-ports");
+    expect(h.listens).toEqual([7681, 7691, 7692]);
+    expect(h.listenIfaces).toEqual(["", "", "127.0.0.2"]);
+    expect(h.logs.map((l) => l.text).join("\n")).toMatch(/vhost www: shares port 7681 with vhost main/);
+  });
+
+  test("the command line's port moves the default vhost (and the vhosts sharing it) only", async () => {
+    const h = await testHost({ logLevel: C.LOG_DEFAULT, port: 9000 }, "two-ports");
+    expect(h.listens).toEqual([9000, 7691, 7692]);
+    const any = await testHost({ logLevel: C.LOG_DEFAULT, port: C.PORT_ANY }, "two-ports");
+    expect(any.listens).toEqual([0, 7691, 7692]);
+  });
+
+  test("a connection accepted on a listener is served by the vhost listening there", async () => {
+    const h = await testHost({}, "two-ports");
+    const names = [0, 1, 2].map((l) => {
+      const c = h.accept(C.VHOST_ANY, l)!;
+      h.feed(c, get("whatever.example"));
+      return c.take().toString().split("\r\n\r\n")[1];
+    });
+    expect(names).toEqual(["main\n", "admin\n", "lo2\n"]);
+  });
+});
+

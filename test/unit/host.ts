@@ -20,6 +20,8 @@ export interface Limits {
   kaTime?: number;
   kaProbes?: number;
   kaInterval?: number;
+  /** LIM_PORT: the default vhost's port from the command line (0: its own; C.PORT_ANY). */
+  port?: number;
   /** INIT_DEFLATE: the host offers its DEFLATE codec (HostCodec) to the core. */
   deflate?: boolean;
 }
@@ -143,6 +145,8 @@ export class Host {
   conns = new Map<number, FakeConn>();
   logs: { level: number; text: string }[] = [];
   listens: number[] = [];
+  /** The interface each sock_listen named ("": the port's default). */
+  listenIfaces: string[] = [];
   keepalives: { listener: number; timeS: number; probes: number; intervalS: number }[] = [];
   tlsCalls: TlsCall[] = [];
   /** sock_connect calls (the client role): host, port, flags, the handle given. */
@@ -181,8 +185,9 @@ export class Host {
       abort: (msg: number, file: number, line: number, col: number) => {
         throw new Error(`abort at ${this.asString(file)}:${line}:${col}: ${this.asString(msg)}`);
       },
-      sock_listen: (port: number) => {
+      sock_listen: (port: number, ifacePtr: number, ifaceLen: number) => {
         this.listens.push(port);
+        this.listenIfaces.push(Buffer.from(this.bytes(ifacePtr, ifaceLen)).toString("utf8"));
         return this.listens.length - 1;
       },
       sock_tls: (listener: number, vhost: number, ptr: number, len: number) => {
@@ -300,7 +305,7 @@ export class Host {
     put(C.LIM_TX_BLOCK_BYTES, l.txBlockBytes);
     put(C.LIM_LOG_LEVEL, l.logLevel);
     put(C.LIM_MAX_MESSAGE, l.maxMessage);
-    put(C.LIM_PORT, 0);
+    put(C.LIM_PORT, l.port ?? 0);
     put(C.LIM_FLAGS, l.deflate ? C.INIT_DEFLATE : 0);
     put(C.LIM_KA_TIME, l.kaTime ?? 0);
     put(C.LIM_KA_PROBES, l.kaProbes ?? 0);

@@ -31,7 +31,9 @@ uint32_t mps2_rand(void); /* board.c */
 /* TCP PCBs: the connection table, plus spares to refuse with and for
  * connections in TIME_WAIT (which lwIP recycles when it runs out) */
 #define MEMP_NUM_TCP_PCB MOTE_BOARD_NET_MAX_SOCKETS
-#define MEMP_NUM_TCP_PCB_LISTEN 2
+/* one listening PCB per listener the port may open (mote_opts.h: 32 B each) */
+#include "mote_opts.h"
+#define MEMP_NUM_TCP_PCB_LISTEN MOTE_MAX_LISTENERS
 #define MEMP_NUM_TCP_SEG (2 * TCP_SND_QUEUELEN)
 #define MEMP_NUM_ARP_QUEUE 4
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 1)
