@@ -38,6 +38,8 @@ commands:
                                                   for each engine the board runs unless --engine names one;
                                                   linux: the simulator's sections per engine (default mps2-an386)
   test   [jest args...]                           build and run every test suite; ends with "N passed, N failed"
+                                                  (jest args, e.g. a path pattern or --selectProjects wasm3,
+                                                  narrow the run)
   help                                            this text
 
 options:
@@ -313,6 +315,12 @@ async function cmdTest(args: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // `mote <command> --help` prints the usage and does nothing else (for
+  // `test` too: jest's own flags are listed by `npx jest --help`).
+  if (cmd !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case "build": return await cmdBuild(rest);

@@ -415,6 +415,9 @@ int main(int argc, char **argv) {
   int fam = sock_parse_iface(a.iface, a.port, &ss, &sl);
   if (fam < 0) usage_error("option '--iface' needs an IPv4 or IPv6 address, got '%s'", a.iface);
   if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
+  if (a.daemon && !a.lock && !a.port_given)
+    usage_error("option '--daemon' needs --port N or --lock FILE (the default lock file, /tmp/mote-sim-PORT.lock, is named "
+                "after the port)%s", "");
   if ((a.ka_probes || a.ka_interval) && !a.ka_time) usage_error("options '--ka-probes' and '--ka-interval' need --ka-time%s", "");
   /* before detaching: a syslog that cannot be reached is said on the terminal */
   if (a.syslog && sim_log_syslog(a.syslog_socket, a.syslog_facility < 0 ? 3 : a.syslog_facility) < 0) return 2;

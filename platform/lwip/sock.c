@@ -9,7 +9,6 @@
  * - A callback whose own pcb was aborted meanwhile (the core closed it with
  *   CLOSE_ABORT, or a trap restart dropped everything) returns ERR_ABRT, as
  *   lwIP requires. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -547,16 +546,19 @@ uint32_t mote_lwip_listener_count(void) {
 int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, uint32_t flags) {
   if (iface_len) mote_notice("listen: interface '%.*s' ignored (one netif)", (int)iface_len, iface);
   if (flags & MOTE_LISTEN_IPV6) mote_info("listen: IPv6 not built on this board; IPv4 only");
+  /* one interface: a vhost on the port of an open listener shares it */
+  for (int o = 0; o < MOTE_MAX_LISTENERS; o++)
+    if (listeners[o] && listeners[o]->local_port == port && port != 0) return o;
   int l = 0;
   while (l < MOTE_MAX_LISTENERS && listeners[l]) l++;
   if (l == MOTE_MAX_LISTENERS) {
     mote_err("listen: listener table full (%d)", MOTE_MAX_LISTENERS);
-    return -ENOSPC;
+    return -MOTE_ERR_NOSPC;
   }
   struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
   if (!pcb) {
     mote_err("listen: out of TCP PCBs");
-    return -ENOMEM;
+    return -MOTE_ERR_NOMEM;
   }
   /* like SO_REUSEADDR on Linux: a restarted core binds again while pcbs of
    * the old one (accepted pcbs inherit the flag) linger in TIME_WAIT */
@@ -565,13 +567,13 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (e != ERR_OK) {
     mote_err("listen: port %u: %s", (unsigned)port, lwip_strerr(e));
     tcp_close(pcb);
-    return e == ERR_USE ? -EADDRINUSE : -EINVAL;
+    return e == ERR_USE ? -MOTE_ERR_ADDRINUSE : -MOTE_ERR_INVAL;
   }
   struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(pcb, MOTE_BOARD_NET_LISTEN_BACKLOG, &e);
   if (!lp) {
     mote_err("listen: port %u: %s", (unsigned)port, lwip_strerr(e));
     tcp_close(pcb);
-    return -ENOMEM;
+    return -MOTE_ERR_NOMEM;
   }
   listeners[l] = lp;
 #if MOTE_TLS
@@ -586,14 +588,14 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
 int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, uint32_t opts_len) {
   if (listener >= MOTE_MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_tls: listener %u is not open", (unsigned)listener);
-    return -EBADF;
+    return -MOTE_ERR_BADF;
   }
 #if MOTE_TLS
   return mote_tls_listener_add(&lis_tls[listener], tls_cmd, listener, vhost, opts, opts_len);
 #else
   (void)vhost, (void)opts, (void)opts_len;
   mote_err("sock_tls: listener %u: this firmware has no TLS (build it with --tls)", (unsigned)listener);
-  return -38; /* ENOSYS */
+  return -MOTE_ERR_NOSYS;
 #endif
 }
 
@@ -603,16 +605,16 @@ int32_t port_sock_tls(uint32_t listener, uint32_t vhost, const uint8_t *opts, ui
 int32_t port_sock_connect(const char *host, uint32_t host_len, uint32_t port, uint32_t flags) {
   (void)flags;
   mote_notice("sock_connect %.*s:%u: this port has no client connections yet", (int)host_len, host, (unsigned)port);
-  return -38; /* ENOSYS */
+  return -MOTE_ERR_NOSYS;
 }
 
 int32_t port_sock_keepalive(uint32_t listener, uint32_t time_s, uint32_t probes, uint32_t interval_s) {
   if (listener >= MOTE_MAX_LISTENERS || !listeners[listener]) {
     mote_err("sock_keepalive: listener %u is not open", (unsigned)listener);
-    return -EBADF;
+    return -MOTE_ERR_BADF;
   }
   /* keep_idle and keep_intvl are u32 milliseconds */
-  if (time_s == 0 || time_s > UINT32_MAX / 1000 || interval_s > UINT32_MAX / 1000) return -EINVAL;
+  if (time_s == 0 || time_s > UINT32_MAX / 1000 || interval_s > UINT32_MAX / 1000) return -MOTE_ERR_INVAL;
   ka[listener].idle_ms = time_s * 1000u;
   ka[listener].intvl_ms = interval_s * 1000u; /* 0: TCP_KEEPINTVL_DEFAULT */
   ka[listener].cnt = probes;                  /* 0: TCP_KEEPCNT_DEFAULT */

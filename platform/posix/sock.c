@@ -76,6 +76,7 @@ struct listener {
 };
 
 static struct sock_config cfg;
+static void close_listener(int l);
 static struct slot *slots;
 static uint32_t nslots;
 static int32_t free_head = -1, free_tail = -1;
@@ -337,6 +338,13 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   }
   uint32_t use_port = mapped_port(port);
   int v6only = (flags & MOTE_LISTEN_V6ONLY) ? 1 : 0;
+  /* a vhost that comes to the address and port of an open listener (its
+   * interface named, another's left to the default; --port moving the
+   * default vhost onto another's port) shares it */
+  for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
+    const struct listener *L = &lis[l];
+    if (L->active && port != 0 && L->port == port && !strcmp(L->iface, addr)) return l;
+  }
   /* after a restart: hand back the socket the old core listened on, so
    * connections keep queueing in its backlog instead of being refused */
   for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
@@ -352,6 +360,10 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     mote_info("listening on %s port %u (listener %d, kept across the restart)", addr, port, l);
     return l;
   }
+  /* a socket the old core listened on with this port, now unclaimed (its
+   * vhost moved to another address), would hold the port: it goes now */
+  for (int l = 0; l < MOTE_MAX_LISTENERS && use_port != 0; l++)
+    if (lis[l].parked && mapped_port(lis[l].port) == use_port) close_listener(l);
   int l = 0;
   while (l < MOTE_MAX_LISTENERS && (lis[l].active || lis[l].parked)) l++;
   if (l == MOTE_MAX_LISTENERS) {
@@ -477,19 +489,23 @@ static void apply_keepalive(const struct listener *L, int fd, int32_t id) {
     mote_warn("conn %d: keepalive: %s", id, strerror(errno));
 }
 
+static void close_listener(int l) {
+  struct listener *L = &lis[l];
+  unwatch(L->fd, 1);
+  close(L->fd);
+  L->fd = -1;
+  if (L->parked) n_parked--;
+  L->active = L->parked = 0;
+  mote_tls_listener_drop(&L->tls, NULL);
+}
+
 /* Close every listener (parked_only: those the restarted core did not
  * claim back). */
 static void close_listeners(int parked_only) {
   for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     struct listener *L = &lis[l];
-    if (!(L->parked || (L->active && !parked_only))) continue;
-    unwatch(L->fd, 1);
-    close(L->fd);
-    L->fd = -1;
-    L->active = L->parked = 0;
-    mote_tls_listener_drop(&L->tls, NULL);
+    if (L->parked || (L->active && !parked_only)) close_listener(l);
   }
-  n_parked = 0;
 }
 
 void sock_stop_accepting(void) {

@@ -21,6 +21,16 @@ export const LOG_DEBUG = 16;
 // lws default: err | warn | notice
 export const LOG_DEFAULT = 7;
 
+// ---- errno values (negative, from sock_* and z_*) ---------------------------
+// Linux's numbers, which the log shows; a port on another C library (newlib
+// on the boards) answers with these, not its own.
+export const ERR_BADF = 9; // no such listener
+export const ERR_NOMEM = 12;
+export const ERR_INVAL = 22; // a bad argument (an interface, a file, a name)
+export const ERR_NOSPC = 28; // a table is full
+export const ERR_NOSYS = 38; // the port has no such feature (TLS, client connections)
+export const ERR_ADDRINUSE = 98;
+
 // ---- listen flags (sock_listen) ---------------------------------------------
 export const LISTEN_IPV6 = 1; // bind an IPv6 socket (dual-stack where the OS allows)
 export const LISTEN_V6ONLY = 2; // IPV6_V6ONLY on that socket
@@ -98,7 +108,8 @@ export const LIM_LOG_LEVEL = 24; // bitmask of LOG_*
 export const LIM_MAX_MESSAGE = 28; // max WebSocket message bytes (0: unlimited)
 // The default vhost's port (the first the app creates), from the port's
 // command line: 0 keeps the vhost's own, PORT_ANY asks for any free port.
-// Other vhosts always listen on their own.
+// It moves the vhosts that share the default vhost's port too; the others
+// listen on their own.
 export const LIM_PORT = 32;
 export const LIM_FLAGS = 36; // INIT_* flags
 // TCP keepalive for every listener, overriding the vhosts' kaTime/kaProbes/

@@ -20,8 +20,12 @@
 // - Time enters only through mote_tick(now_ms) (./exports.ts).
 // - Constants are in ./constants.ts; the C header is generated from it.
 
-/** Open a listening TCP socket. `iface` (UTF-8, may be empty = port's default
- *  address) and LISTEN_* flags. Returns a listener id >= 0 or a negative errno.
+/** Open a listening TCP socket for a vhost on `port` (0: any free port) and
+ *  `iface` (UTF-8, a numeric address; empty: the port's default address),
+ *  LISTEN_* flags. Returns a listener id >= 0 or a negative errno. When the
+ *  address and port come to those of a listener already open (a named
+ *  interface equal to the default, a board with one interface), the port
+ *  answers with that listener's id: the vhosts share it.
  *  @text ifacePtr */
 @external("env", "sock_listen")
 export declare function sock_listen(port: u32, ifacePtr: usize, ifaceLen: u32, flags: u32): i32;

@@ -108,15 +108,12 @@ function listen(): i32 {
   const portArg = lim(LIM_PORT);
   for (let v = 0; v < vhosts.length; v++) {
     const vh = unchecked(vhosts[v]);
-    let first = v;
-    for (let o = 0; o < v; o++) {
+    let first: i32 = -1;
+    for (let o = 0; o < v && first < 0; o++) {
       const ov = unchecked(vhosts[o]);
-      if (ov.port == vh.port && ov.iface == vh.iface) {
-        first = o;
-        break;
-      }
+      if (ov.port == vh.port && ov.iface == vh.iface) first = o;
     }
-    if (first == v) {
+    if (first < 0) {
       let port = vh.port;
       if (v == 0 && portArg != 0) port = portArg == PORT_ANY ? 0 : portArg;
       const iface = String.UTF8.encode(vh.iface); // start-up only
@@ -126,9 +123,17 @@ function listen(): i32 {
           .s(" port ").u(port).s(" (errno ").i(-l).s(")").end();
         return -1;
       }
-      vh.listener = l;
-      keepalive(vh);
-    } else {
+      // the port answers with a listener an earlier vhost opened when both
+      // come to the same address and port (an interface named and the
+      // port's default, a board's one interface, --port moving the default
+      // vhost onto another's port): they share it
+      for (let o = 0; o < v && first < 0; o++) if (unchecked(vhosts[o]).listener == l) first = o;
+      if (first < 0) {
+        vh.listener = l;
+        keepalive(vh);
+      }
+    }
+    if (first >= 0) {
       const def = unchecked(vhosts[first]);
       if ((def.tlsCert.length > 0) != (vh.tlsCert.length > 0)) {
         logStart(LOG_ERR).s("vhost ").s(vh.name).s(": port ").u(vh.port).s(" of vhost ").s(def.name)

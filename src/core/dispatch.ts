@@ -20,7 +20,8 @@
 //   HTTP_HEAD or
 //   CLIENT_HANDSHAKE       WS                 enterWs                either side's handshake done
 //   WS                     WS_CLOSING         enterWsClosing         our close frame is queued
-//   any but FREE           DRAIN_CLOSE        closeAfterFlush        close once queued output is out
+//   any but FREE and
+//   CLIENT_CONNECTING      DRAIN_CLOSE        closeAfterFlush        close once queued output is out
 //   any but FREE           FREE               closeConn, closed()    the app's close callback runs
 
 import {

@@ -21,5 +21,6 @@ export function setup(): void {
   createVhost("main", 7681).addProtocol(new Name());
   createVhost("www", 7681).addProtocol(new Name());
   createVhost("admin", 7691).addProtocol(new Name());
+  createVhost("lo1", 7691).setInterface("127.0.0.1").addProtocol(new Name());
   createVhost("lo2", 7692).setInterface("127.0.0.2").addProtocol(new Name());
 }

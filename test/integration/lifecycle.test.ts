@@ -240,6 +240,15 @@ if (!ON_BOARD)
         if (!/unknown board/.test(first)) expect(r.stderr).toContain("usage: mote");
       });
 
+      test.each([["test", "--help"], ["build", "-h"], ["bench", "--help"]])(
+        "mote %j prints the usage, exits 0 and runs nothing", (...args) => {
+          const r = spawnSync(process.execPath, [mote, ...args], { encoding: "utf8", timeout: 10000 });
+          expect(r.status).toBe(0);
+          expect(r.stdout).toMatch(/^usage: mote/);
+          expect(r.stdout).not.toContain("[build]");
+          expect(r.stderr).toBe("");
+        });
+
       test("mote sim prints the URL and exits 0 on SIGTERM", async () => {
         const r = await moteUntilSigterm(["sim"]);
         expect(r.code).toBe(0);
@@ -272,5 +281,11 @@ if (!ON_BOARD)
       const end = Date.now() + 5000;
       while (fs.existsSync(lock) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       expect(fs.existsSync(lock)).toBe(false);
+    });
+
+    test("--daemon without --port or --lock is refused: the default lock file is named after the port", () => {
+      const r = spawnSync(simBinary(), ["--daemon"], { encoding: "utf8", timeout: 10000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.split("\n")[0]).toMatch(/option '--daemon' needs --port N or --lock FILE/);
     });
   });

@@ -48,6 +48,10 @@ test("a vhost on another port listens there, not on the default vhost's", async 
   await pace();
   expect(await get("127.0.0.1", sim.hostPort(7691))).toBe("admin\n");
   await pace();
+  // lo1 names the address admin's listener has: they share it
+  expect(await get("127.0.0.1", sim.hostPort(7691), "lo1")).toBe("lo1\n");
+  expect(sim.stderr).toMatch(/vhost lo1: shares port 7691 with vhost admin/);
+  await pace();
   // Host naming "admin" on the default vhost's listener: not a vhost of that port
   expect(await get("127.0.0.1", sim.port, "admin")).toBe("main\n");
 });

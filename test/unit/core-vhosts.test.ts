@@ -74,21 +74,35 @@ describe("start-up refusals", () => {
 describe("vhosts on different ports and interfaces (test/apps/two-ports.ts)", () => {
   test("one listener per port and interface, each vhost's own port, the vhosts on a port sharing it", async () => {
     const h = await testHost({ logLevel: C.LOG_DEFAULT }, "two-ports");
-    expect(h.listens).toEqual([7681, 7691, 7692]);
-    expect(h.listenIfaces).toEqual(["", "", "127.0.0.2"]);
+    expect(h.listens).toEqual([7681, 7691, 7691, 7692]); // this host does not resolve "" to 127.0.0.1
+    expect(h.listenIfaces).toEqual(["", "", "127.0.0.1", "127.0.0.2"]);
     expect(h.logs.map((l) => l.text).join("\n")).toMatch(/vhost www: shares port 7681 with vhost main/);
   });
 
   test("the command line's port moves the default vhost (and the vhosts sharing it) only", async () => {
     const h = await testHost({ logLevel: C.LOG_DEFAULT, port: 9000 }, "two-ports");
-    expect(h.listens).toEqual([9000, 7691, 7692]);
+    expect(h.listens).toEqual([9000, 7691, 7691, 7692]);
     const any = await testHost({ logLevel: C.LOG_DEFAULT, port: C.PORT_ANY }, "two-ports");
-    expect(any.listens).toEqual([0, 7691, 7692]);
+    expect(any.listens).toEqual([0, 7691, 7691, 7692]);
+  });
+
+  test("a vhost the port puts on an open listener shares it (--port onto another vhost's port; one interface)", async () => {
+    const h = await testHost({ logLevel: C.LOG_DEFAULT, port: 7691 }, "two-ports", { oneInterface: true });
+    expect(h.listens).toEqual([7691, 7692]); // admin's and lo1's 7691 is main's listener
+    const log = h.logs.map((l) => l.text).join("\n");
+    expect(log).toMatch(/vhost admin: shares port 7691 with vhost main/);
+    expect(log).toMatch(/vhost lo1: shares port 7691 with vhost main/);
+    const hosts = ["main", "admin", "www", "lo1"].map((name) => {
+      const c = h.accept(C.VHOST_ANY, 0)!;
+      h.feed(c, get(name));
+      return c.take().toString().split("\r\n\r\n")[1];
+    });
+    expect(hosts).toEqual(["main\n", "admin\n", "www\n", "lo1\n"]);
   });
 
   test("a connection accepted on a listener is served by the vhost listening there", async () => {
     const h = await testHost({}, "two-ports");
-    const names = [0, 1, 2].map((l) => {
+    const names = [0, 1, 3].map((l) => {
       const c = h.accept(C.VHOST_ANY, l)!;
       h.feed(c, get("whatever.example"));
       return c.take().toString().split("\r\n\r\n")[1];

@@ -130,6 +130,9 @@ export class HostCodec {
 export interface HostOptions {
   /** sock_tls succeeds (records what it was given) instead of ENOSYS. */
   tls?: boolean;
+  /** sock_listen ignores the interface, as a board with one does: a port
+   *  listened on already answers with that listener. */
+  oneInterface?: boolean;
 }
 
 /** One sock_tls call: its options block decoded (TLS_OPT_* -> values). */
@@ -154,6 +157,9 @@ export class Host {
   /** sock_connect answers this negative errno instead (0: connect). */
   connectFails = 0;
   private tls = false;
+  /** sock_listen answers with the open listener of a port asked for again
+   *  (HostOptions.oneInterface). */
+  private oneInterface = false;
   /** Open DEFLATE codecs by connection (z_open .. z_close). */
   codecs = new Map<number, HostCodec>();
   /** z_open answers this instead of opening (tests of the no-memory path). */
@@ -164,6 +170,7 @@ export class Host {
   static async create(wasm: Buffer, limits: Partial<Limits> = {}, opts: HostOptions = {}): Promise<Host> {
     const h = new Host();
     h.tls = !!opts.tls;
+    h.oneInterface = !!opts.oneInterface;
     await h.instantiate(wasm, { ...DEFAULT_LIMITS, ...limits });
     return h;
   }
@@ -186,8 +193,12 @@ export class Host {
         throw new Error(`abort at ${this.asString(file)}:${line}:${col}: ${this.asString(msg)}`);
       },
       sock_listen: (port: number, ifacePtr: number, ifaceLen: number) => {
+        const iface = Buffer.from(this.bytes(ifacePtr, ifaceLen)).toString("utf8");
+        // as a board with one interface: a port already listened on is shared
+        const open = this.oneInterface && port !== 0 ? this.listens.indexOf(port) : -1;
+        if (open >= 0) return open;
         this.listens.push(port);
-        this.listenIfaces.push(Buffer.from(this.bytes(ifacePtr, ifaceLen)).toString("utf8"));
+        this.listenIfaces.push(iface);
         return this.listens.length - 1;
       },
       sock_tls: (listener: number, vhost: number, ptr: number, len: number) => {
