@@ -121,6 +121,7 @@ const char *mote_trap_name(int st) {
 static struct mote_limits limits;
 static int started;    /* mote_init succeeded at least once */
 static int dead;       /* a restart failed: every call is FATAL */
+static uint32_t told_ms; /* the time the core last heard (mote_init, mote_tick) */
 static uint32_t restarts;
 
 static void put_u32le(uint8_t *p, uint32_t v) {
@@ -169,7 +170,8 @@ static int bring_up(void) {
   put_u32le(blk + MOTE_LIM_FLAGS, limits.flags | (mote_image_store_active() ? MOTE_INIT_IMAGE_STORE : 0) |
                                        (mote_z_available() ? MOTE_INIT_DEFLATE : 0));
   int32_t rc = 0;
-  st = mote_engine_init(port_now_ms(), &rc);
+  told_ms = port_now_ms();
+  st = mote_engine_init(told_ms, &rc);
   if (st != 0) {
     mote_err("trap %s in mote_init", mote_trap_name(st));
     goto fail;
@@ -284,9 +286,17 @@ int mote_drv_tick(uint32_t now_ms, uint32_t *next_ms) {
     *next_ms = 0;
     return switch_image();
   }
+  told_ms = now_ms;
   int st = mote_engine_tick(now_ms, next_ms);
   if (st != 0) *next_ms = 0; /* tick the new instance soon */
   return check(st, "mote_tick");
+}
+
+int mote_drv_clock(uint32_t now_ms) {
+  if (dead) return MOTE_DRV_FATAL;
+  if (now_ms == told_ms) return MOTE_DRV_OK;
+  uint32_t next;
+  return mote_drv_tick(now_ms, &next);
 }
 
 int mote_drv_shutdown(uint32_t *open_conns) {

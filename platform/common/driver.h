@@ -88,6 +88,13 @@ int mote_drv_closed(uint32_t conn, uint32_t reason);
 int mote_drv_connected(uint32_t conn);
 int mote_drv_connect_failed(uint32_t conn, uint32_t reason);
 int mote_drv_tick(uint32_t now_ms, uint32_t *next_ms);
+/* The port's clock, read when a wait for events ends and before any event of
+ * that pass is delivered: when it moved since the core last heard the time,
+ * the core is ticked, so that its timers expire on time and what the events
+ * set counts from now. (A loop that ticks only before it waits would leave
+ * the core's clock as old as the wait: after a long idle, a new connection's
+ * request timer would start already expired.) */
+int mote_drv_clock(uint32_t now_ms);
 int mote_drv_shutdown(uint32_t *open_conns);
 
 #endif

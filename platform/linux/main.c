@@ -550,7 +550,7 @@ int main(int argc, char **argv) {
       status = 1;
       break;
     }
-    now = sim_now_ms();
+    now = sock_events_time();
     sock_timers(now);
 
     if (signals && !draining) {

@@ -1007,11 +1007,16 @@ static int run_pending(void) {
 
 /* ---- the port's side of the service loop -------------------------------- */
 
-static int restarted; /* the core restarted during this pass */
+static int restarted;      /* the core restarted during this pass */
+static uint32_t events_ms; /* when this pass began */
 
-void sock_events_begin(void) {
+int sock_events_begin(void) {
   batch++;
   restarted = 0;
+  events_ms = port_now_ms();
+  int r = drv(mote_drv_clock(events_ms));
+  if (r == H_RESTARTED) restarted = 1;
+  return r == H_FATAL ? -1 : 0;
 }
 
 int sock_event(int fd, uint32_t events) {
@@ -1033,6 +1038,8 @@ int sock_event(int fd, uint32_t events) {
   return r == H_FATAL ? -1 : 0;
 }
 
+uint32_t sock_events_time(void) { return events_ms; }
+
 int sock_events_end(void) {
   if (restarted || ready_head < 0) return 0;
   return run_ready() == H_FATAL ? -1 : 0;
@@ -1044,7 +1051,7 @@ int sock_service(int timeout_ms) {
     mote_err("%s wait: %s", cfg.loop->name, strerror(-n));
     return -1;
   }
-  sock_events_begin();
+  if (sock_events_begin() < 0) return -1;
   for (int i = 0; i < n; i++)
     if (sock_event(evs[i].fd, evs[i].events) < 0) return -1;
   return sock_events_end();

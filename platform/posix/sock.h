@@ -36,13 +36,18 @@ void sock_free(void);
 int sock_service(int timeout_ms);
 
 /* The entry point for one ready descriptor (EV_* events), whoever runs the
- * loop. Bracket the events of one wait with begin/end: end handles what no
- * descriptor announces (TLS input mbedTLS already decrypted). Events of a
- * descriptor opened during the same pass are stale and ignored. Each
- * returns 0, or -1 when the driver reported a fatal failure. */
-void sock_events_begin(void);
+ * loop. Bracket the events of one wait with begin/end: begin brings the
+ * core's clock to now (mote_drv_clock), so call it when the wait ends, not
+ * before it starts; end handles what no descriptor announces (TLS input
+ * mbedTLS already decrypted). Events of a descriptor opened during the same
+ * pass are stale and ignored. Each returns 0, or -1 when the driver
+ * reported a fatal failure. */
+int sock_events_begin(void);
 int sock_event(int fd, uint32_t events);
 int sock_events_end(void);
+/* The port's clock (port_now_ms) as sock_events_begin() last read it: the
+ * loop's "now" after a pass, without reading the clock again. */
+uint32_t sock_events_time(void);
 
 /* A descriptor whose readability ends a wait (a signal handler's self-pipe):
  * sock_service() reads it empty and returns. 0 or -errno. */

@@ -185,6 +185,11 @@ int main(void) {
   uint32_t drain_deadline = 0, core_open = 0, tick_due = 0, seen_events = 0;
   for (;;) {
     uint32_t now = mps2_now_ms();
+    /* the core's clock first: lwIP delivers accepts and data from here on */
+    if (mote_drv_clock(now) == MOTE_DRV_FATAL) {
+      status = 1;
+      break;
+    }
     int busy = lan9118_poll(&nif) > 0;
     sys_check_timeouts();
     int r = mote_lwip_service(now);

@@ -71,7 +71,10 @@ export function mote_closed(conn: u32, reason: u32): void {
 }
 
 /** Time passes. Returns the milliseconds until the core next needs a tick
- *  (0xffffffff: nothing pending). */
+ *  (0xffffffff: nothing pending). The port ticks when that time comes and,
+ *  when its clock moved, before it delivers the events a wait returned
+ *  (platform/common/driver.h, mote_drv_clock): timers set by an event count
+ *  from the last tick's time. */
 export function mote_tick(now_ms: u32): u32 {
   return tick(now_ms);
 }

@@ -8,6 +8,7 @@
 // registered for the simulator only.
 import WebSocket from "ws";
 import { spawn, spawnSync, execFileSync } from "child_process";
+import * as net from "net";
 import * as path from "path";
 import {
   Sim, rawExchange, ROOT, ENGINE, ON_BOARD, BOARD, PORTABLE, boardLimits, freePort, pace, sleep, wsOpen, echoOnce, closed, simBinary,
@@ -69,6 +70,41 @@ test(`the connection table is sized from ${ON_BOARD ? `boards/${BOARD}.json` : "
   for (const w of [...open, again]) w.terminate();
   expect((await sim.stop()).code).toBe(0);
 });
+
+test("after a long wait, timers count from the event that set them, not from the last tick before the wait", async () => {
+  // A loop that gave the core the time only before it waited left the
+  // core's clock as old as the wait. Here the connection's first request
+  // comes 5.5 s after its accept, in the first event after a wait that long:
+  // the keep-alive timer (5 s) its response set was already due, and the
+  // connection closed under the client. (Likewise, 10 s after the last
+  // event a new connection's request timer started expired.) The test app
+  // has no protocol timer (the demo's would wake the loop every 50 ms).
+  const sim = await Sim.start({ app: "test/apps/core-test.ts" });
+  await pace();
+  const sock = net.connect(sim.port, "127.0.0.1");
+  let got = "";
+  let closedAt = 0;
+  sock.on("data", (d) => (got += d.toString("latin1")));
+  sock.on("close", () => (closedAt = Date.now()));
+  sock.on("error", () => {});
+  const responses = () => (got.match(/HTTP\/1\.1 200 OK/g) || []).length;
+  const until = async (ok: () => boolean) => {
+    const end = Date.now() + 3000;
+    while (!ok() && Date.now() < end) await sleep(20);
+  };
+  await new Promise<void>((resolve, reject) => { sock.once("connect", resolve); sock.once("error", reject); });
+  await sleep(5500);
+  sock.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  await until(() => responses() == 1 || closedAt > 0);
+  expect(responses()).toBe(1);
+  await sleep(300);
+  expect(closedAt).toBe(0); // kept alive
+  sock.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  await until(() => responses() == 2 || closedAt > 0);
+  expect(responses()).toBe(2);
+  sock.destroy();
+  expect((await sim.stop()).code).toBe(0);
+}, 20000);
 
 test("a trap in the module is logged, the instance restarts and serves again", async () => {
   const sim = await Sim.start({ app: "test/apps/core-test.ts" });
