@@ -6,12 +6,22 @@
 //       alternates between them in 10 rounds, so both see the same machine.
 //       CPU is the server's own time on CPU (/proc/PID/task/*/schedstat, ns;
 //       /proc/PID/stat's utime+stime has only 10 ms ticks), client excluded.
+//       With 2 or more CPUs the servers run on CPU 1 and the client on CPU 0
+//       (taskset): unpinned, where the scheduler happened to place each
+//       server made one binary measured against itself differ by 30%;
+//       pinned, by under 7%.
 //   npx tsx tools/engine-bench.ts --callgrind [--size B]
 //       instructions per echoed message under valgrind's callgrind: two runs
 //       per engine (200 and 1200 messages, one at a time), the difference
 //       divided by 1000, so start-up (and wasm3's compile) cancels out.
 //       MOTE_CALLGRIND_KEEP=PREFIX keeps each run's profile as
-//       PREFIX-<engine>-<messages>.out (callgrind_annotate reads them).
+//       PREFIX-<name>-<messages>.out (callgrind_annotate reads them).
+//   --against DIR (either mode)
+//       before/after in the same run: DIR is another checkout of mote (say a
+//       worktree of the commit before a change) whose simulators are built
+//       (`mote build` and `mote build --engine wasm3` there); its binaries
+//       join the run as wasm2c@before and wasm3@before, alternating with
+//       this tree's.
 //
 // The client is a raw WebSocket (masked binary frames, written in bursts of
 // --batch); a burst's echoes all arrive before the next burst is written.
@@ -29,6 +39,7 @@ interface Opts {
   batch: number;
   app?: string;
   callgrind: boolean;
+  against?: string;
 }
 
 function parse(argv: string[]): Opts {
@@ -45,6 +56,10 @@ function parse(argv: string[]): Opts {
     else if (a === "--batch") o.batch = v();
     else if (a === "--app") o.app = argv[++i];
     else if (a === "--callgrind") o.callgrind = true;
+    else if (a === "--against") {
+      o.against = argv[++i];
+      if (!o.against) throw new Error("--against needs the folder of another mote checkout");
+    }
     else throw new Error(`unknown option ${a}`);
   }
   if (o.size >= 65536) throw new Error("--size must be below 65536");
@@ -62,8 +77,22 @@ function statMs(pid: number): number {
 }
 
 
+/** CPU pinning for the CPU runs (see the header): the server's CPU, or -1. */
+let serverCpu = -1;
+function pinCpus() {
+  if (os.cpus().length < 2) return;
+  try {
+    execFileSync("taskset", ["-cp", "0", String(process.pid)], { stdio: "ignore" });
+    serverCpu = 1;
+  } catch {
+    process.stderr.write("engine-bench: taskset failed; servers and client unpinned (expect more noise)\n");
+  }
+}
+
 async function startSim(cmd: string[], port: number): Promise<ChildProcess> {
-  const proc = spawn(cmd[0], [...cmd.slice(1), "--port", String(port), "-d", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [...cmd, "--port", String(port), "-d", "1"];
+  const pinned = serverCpu >= 0 ? ["taskset", "-c", String(serverCpu), ...argv] : argv;
+  const proc = spawn(pinned[0], pinned.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
@@ -209,15 +238,17 @@ async function cpuRun(o: Opts, bins: Record<string, string>) {
   console.log(`echo: ${o.messages} binary messages of ${o.size} bytes in bursts of ${o.batch}, 10 alternating rounds`);
   for (const n of names) {
     console.log(
-      `  ${n.padEnd(7)} server CPU ${(ns[n] / o.messages).toFixed(0).padStart(6)} ns/message` +
+      `  ${n.padEnd(13)} server CPU ${(ns[n] / o.messages).toFixed(0).padStart(6)} ns/message` +
         `  (${(ns[n] / 1e6).toFixed(0)} ms CPU; /proc/PID/stat utime+stime ${stat[n].toFixed(0)} ms;` +
         ` ${((o.messages * 1e9) / wall[n] / 1000).toFixed(0)}k messages/s wall)`,
     );
   }
   if (ns.wasm2c && ns.wasm3) console.log(`  wasm3 / wasm2c: x${(ns.wasm3 / ns.wasm2c).toFixed(1)}`);
+  for (const e of ["wasm2c", "wasm3"])
+    if (ns[`${e}@before`]) console.log(`  ${e} after / before: x${(ns[e] / ns[`${e}@before`]).toFixed(3)}`);
 }
 
-async function callgrindTotal(bin: string, messages: number, size: number): Promise<number> {
+async function callgrindTotal(name: string, bin: string, messages: number, size: number): Promise<number> {
   const out = path.join(os.tmpdir(), `mote-callgrind-${process.pid}-${messages}.out`);
   const port = await freePort();
   const p = await startSim(["valgrind", "--tool=callgrind", `--callgrind-out-file=${out}`, bin], port);
@@ -228,7 +259,7 @@ async function callgrindTotal(bin: string, messages: number, size: number): Prom
   await stop(p);
   const text = fs.readFileSync(out, "utf8");
   const keep = process.env.MOTE_CALLGRIND_KEEP;
-  if (keep) fs.renameSync(out, `${keep}-${path.basename(path.dirname(bin))}-${messages}.out`);
+  if (keep) fs.renameSync(out, `${keep}-${name}-${messages}.out`);
   else fs.unlinkSync(out);
   const m = /^(?:summary|totals): (\d+)/m.exec(text);
   if (!m) throw new Error(`no totals in ${out}`);
@@ -240,24 +271,37 @@ async function callgrindRun(o: Opts, bins: Record<string, string>) {
   console.log(`callgrind: instructions per echoed ${size}-byte binary message (one at a time; (I(1200) - I(200)) / 1000)`);
   const per: Record<string, number> = {};
   for (const [n, bin] of Object.entries(bins)) {
-    const a = await callgrindTotal(bin, 200, size);
-    const b = await callgrindTotal(bin, 1200, size);
+    const a = await callgrindTotal(n, bin, 200, size);
+    const b = await callgrindTotal(n, bin, 1200, size);
     per[n] = (b - a) / 1000;
-    console.log(`  ${n.padEnd(7)} ${per[n].toFixed(0).padStart(8)} instructions/message`);
+    console.log(`  ${n.padEnd(13)} ${per[n].toFixed(0).padStart(8)} instructions/message`);
   }
   if (per.wasm2c && per.wasm3) console.log(`  wasm3 / wasm2c: x${(per.wasm3 / per.wasm2c).toFixed(1)}`);
+  for (const e of ["wasm2c", "wasm3"])
+    if (per[`${e}@before`]) console.log(`  ${e} after / before: x${(per[e] / per[`${e}@before`]).toFixed(3)}`);
 }
 
 async function main() {
   const o = parse(process.argv.slice(2));
   const bins: Record<string, string> = {};
   for (const engine of ["wasm2c", "wasm3"]) bins[engine] = build({ board: "linux", engine, app: o.app, quiet: true }).binary;
+  if (o.against) {
+    for (const engine of ["wasm2c", "wasm3"]) {
+      const rel = path.relative(ROOT, bins[engine]);
+      const other = path.resolve(o.against, rel);
+      if (!fs.existsSync(other)) throw new Error(`--against: ${other} is not built (run 'mote build --engine ${engine}' in ${o.against})`);
+      bins[`${engine}@before`] = other;
+    }
+  }
   console.log("binaries (gcc -O2 -g, x86-64):");
-  for (const [n, b] of Object.entries(bins)) console.log(`  ${n.padEnd(7)} ${path.relative(ROOT, b)}: ${sizes(b)}`);
+  for (const [n, b] of Object.entries(bins)) console.log(`  ${n.padEnd(13)} ${path.relative(ROOT, b)}: ${sizes(b)}`);
   const wasm = build({ board: "linux", engine: "wasm3", app: o.app, quiet: true }).wasm;
   console.log(`  module image ${path.relative(ROOT, wasm)}: ${fs.statSync(wasm).size} bytes (wasm3 reads it at start-up)`);
   if (o.callgrind) await callgrindRun(o, bins);
-  else await cpuRun(o, bins);
+  else {
+    pinCpus();
+    await cpuRun(o, bins);
+  }
 }
 
 main().catch((e) => {
