@@ -16,18 +16,32 @@ import { respondHead, respondBody, httpAppError } from "./response";
 
 // Work areas of one answer: the free end of the connection's own header
 // buffer, after the raw request bytes (nothing static): the decoded file
-// path, then the extra header lines (ETag, Cache-Control, Location).
+// path (PATH_MAX bytes), then the extra header lines (ETag, Cache-Control,
+// Location; HDR_MAX bytes). Past them starts the next header buffer, another
+// connection's parsed request: every write below is bounded by these two.
 let pathBuf: usize = 0;
 let PATH_MAX: u32 = 0;
 let hdrBuf: usize = 0;
 let HDR_MAX: u32 = 0;
+/** The request itself left less than the full work area. */
+let scratchShort = false;
+
+const PATH_LIMIT: u32 = 512;
 
 function useScratch(c: Conn): void {
   const space = freeSpace(c);
-  PATH_MAX = space >> 1 < 512 ? space >> 1 : 512;
+  scratchShort = space >> 1 < PATH_LIMIT;
+  PATH_MAX = scratchShort ? space >> 1 : PATH_LIMIT;
   pathBuf = freePtr(c);
   hdrBuf = pathBuf + PATH_MAX;
   HDR_MAX = space - PATH_MAX;
+}
+
+/** The answer does not fit the work area: 431 when the request's own size
+ *  left too little of it (RFC 6585 section 5: smaller header fields would
+ *  do), else 414 (the path is too long to answer). */
+function tooLarge(c: Conn): i32 {
+  return httpAppError(c, scratchShort ? 431 : 414);
 }
 
 /** Percent-decodes the path at p (n bytes) into pathBuf after `at` bytes
@@ -85,7 +99,7 @@ function queryOf(c: Conn, dst: usize, cap: u32): u32 {
 /** 301 with Location: prefix + rest + slash + query (raw bytes, no
  *  allocation). Returns 0. */
 function redirect(c: Conn, prefix: usize, prefixLen: u32, rest: usize, restLen: u32, slash: bool): i32 {
-  if (prefixLen + restLen + 1 + 12 > HDR_MAX) return httpAppError(c, 414);
+  if (prefixLen + restLen + 1 + 12 > HDR_MAX) return tooLarge(c);
   let n = putStr(hdrBuf, "Location: ");
   memory.copy(hdrBuf + n, prefix, prefixLen);
   n += prefixLen;
@@ -152,15 +166,20 @@ class MountServer extends Protocol {
     // "/docs" for the mount "/docs/": the same URL with its slash, so that
     // relative links in the index resolve under it
     if (n == k && k > 1) return redirect(c, p, n, 0, 0, true);
-    const len = m.originBytes.byteLength;
+    const len = <u32>m.originBytes.byteLength;
+    if (len > PATH_MAX) return tooLarge(c);
     memory.copy(pathBuf, changetype<usize>(m.originBytes), len);
-    const d = decodePath(p + k, n - k, <u32>len);
+    const d = decodePath(p + k, n - k, len);
+    if (d == -414) return tooLarge(c);
     if (d < 0) return httpAppError(c, <u32>-d);
     let o = <u32>d;
     if (o == 0 || load<u8>(pathBuf + o - 1) == 0x2f) {
-      if (o == 0) store<u8>(pathBuf + o++, 0x2f);
+      if (o == 0) {
+        if (PATH_MAX == 0) return tooLarge(c);
+        store<u8>(pathBuf + o++, 0x2f);
+      }
       const dn = <u32>m.defBytes.byteLength;
-      if (o + dn > PATH_MAX) return httpAppError(c, 414);
+      if (o + dn > PATH_MAX) return tooLarge(c);
       memory.copy(pathBuf + o, changetype<usize>(m.defBytes), dn);
       o += dn;
     }
@@ -175,7 +194,7 @@ class MountServer extends Protocol {
 
 function serve(c: Conn, m: Mount, f: VfsFile): i32 {
   let n: u32 = 0;
-  if (<u32>f.etag.length + 8 + <u32>m.cacheLine.byteLength > HDR_MAX) return httpAppError(c, 431);
+  if (<u32>f.etag.length + 8 + <u32>m.cacheLine.byteLength > HDR_MAX) return tooLarge(c);
   if (f.etag.length > 0) {
     n += putStr(hdrBuf + n, "ETag: ");
     n += putStr(hdrBuf + n, f.etag);

@@ -112,6 +112,42 @@ describe("file mounts", () => {
   });
 });
 
+describe("the work area after the request (the free end of its header buffer)", () => {
+  // A file mount builds the file's path and its extra header lines in the
+  // free end of the connection's header buffer. A request that fills that
+  // buffer leaves almost none; the answer must then be 431, and nothing may
+  // be written past the buffer: the next header buffer starts there with
+  // another connection's parsed request (its Content-Length first).
+  test.each([0, 1, 2, 3, 4, 5, 6, 8, 10, 16, 24, 40, 64, 100, 200])(
+    "a request leaving %i bytes free gets 431 or the file, and the next buffer is untouched",
+    async (free) => {
+      const h2 = await testHost();
+      const a = h2.accept()!;
+      const { ptr, space: cap } = h2.rxArea(a);
+      const after = h2.peek(ptr + cap, 128);
+      const start = "GET /nocache/ HTTP/1.1\r\nHost: a\r\nX-Pad: ";
+      const end = "\r\n\r\n";
+      const pad = cap - free - start.length - end.length;
+      const req = start + "p".repeat(pad) + end;
+      expect(req.length).toBe(cap - free);
+      h2.feed(a, req);
+      expect(h2.peek(ptr + cap, 128)).toEqual(after);
+      const [r] = parse(a.take());
+      expect([200, 431]).toContain(r.status);
+      if (r.status === 200) expect(r.body).toBe(fs.readFileSync(path.join(WWW, "docs/index.html"), "latin1"));
+    },
+  );
+
+  test("with room enough, the same padded request is served", async () => {
+    const h2 = await testHost();
+    const a = h2.accept()!;
+    const { space: cap } = h2.rxArea(a);
+    const req = "GET /nocache/ HTTP/1.1\r\nHost: a\r\nX-Pad: " + "p".repeat(cap - 1200) + "\r\n\r\n";
+    h2.feed(a, req);
+    expect(parse(a.take())[0].status).toBe(200);
+  });
+});
+
 describe("redirect mounts", () => {
   test.each([
     ["/old", "https://example.com/new"],

@@ -376,6 +376,18 @@ export class Host {
     return off;
   }
 
+  /** Where the core takes c's next bytes, and how many fit (mote_rx_buffer,
+   *  mote_rx_space): for a connection in its HTTP phase, the free end of its
+   *  header buffer. */
+  rxArea(c: FakeConn): { ptr: number; space: number } {
+    return { ptr: this.ex.mote_rx_buffer(c.id) >>> 0, space: this.ex.mote_rx_space(c.id) >>> 0 };
+  }
+
+  /** A copy of linear memory [ptr, ptr + len). */
+  peek(ptr: number, len: number): Buffer {
+    return Buffer.from(this.bytes(ptr, len));
+  }
+
   /** Delivers writable events while the core wants them (bounded). */
   pump(rounds = 64) {
     for (let i = 0; i < rounds; i++) {
