@@ -54,7 +54,8 @@ options:
   --host H       (upload) the device's address (default 127.0.0.1)
   --app FILE     AssemblyScript application exporting setup() (default app/demo.ts)
   --port N       (sim) the default vhost's port (the app's first; default: its own, 7681 in the
-                 demo; 0: any free port); other vhosts keep theirs. (qemu, upload) the host port
+                 demo; 0: any free port), for it and the vhosts created on that port; other vhosts
+                 keep theirs. (qemu, upload) the host port
   --iface ADDR   address to bind (default 127.0.0.1; use :: or 0.0.0.0 for all)
   -d LEVEL       log level bitmask as in lws: 1 err, 2 warn, 4 notice, 8 info, 16 debug (default 7)
   --max-conns N  cap the connection table below the rlimit-derived size
@@ -62,7 +63,8 @@ options:
   --portable     (build, sim; linux) the socket port on POSIX calls and poll(2) only
                  (platform/posix/arch_posix.h: no epoll, accept4, TCP_USER_TIMEOUT), as ESP-IDF
                  runs it; built apart, in build/linux/<app>/<engine>-posix/
-  --daemon       detach once listening (lws_daemonize); --lock FILE holds its pid
+  --daemon       detach once listening (lws_daemonize); --lock FILE holds its pid (without
+                 --lock: /tmp/mote-sim-PORT.lock, so --daemon then needs --port N, not 0)
                  (default /tmp/mote-sim-PORT.lock); stop it with kill $(cat FILE)
   --json         (size) print the figures as JSON
   --ka-time S    (sim, qemu) TCP keepalive on every connection, overriding the app's vhost options

@@ -82,7 +82,8 @@ let serverCpu = -1;
 function pinCpus() {
   if (os.cpus().length < 2) return;
   try {
-    execFileSync("taskset", ["-cp", "0", String(process.pid)], { stdio: "ignore" });
+    execFileSync("taskset", ["-c", "1", "true"], { stdio: "ignore" }); // CPU 1 is ours to use
+    execFileSync("taskset", ["-a", "-cp", "0", String(process.pid)], { stdio: "ignore" }); // every thread of Node
     serverCpu = 1;
   } catch {
     process.stderr.write("engine-bench: taskset failed; servers and client unpinned (expect more noise)\n");

@@ -37,8 +37,8 @@ static const char USAGE[] =
     "                [--flash FILE --image-key FILE]\n"
     "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
     "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
-    "  --port N       the default vhost's port (the first the app creates), in place of the app's own;\n"
-    "                 0 = any free port. Other vhosts keep theirs\n"
+    "  --port N       the default vhost's port (the first the app creates), in place of the app's own,\n"
+    "                 for it and the vhosts created on that port; 0 = any free port. Other vhosts keep theirs\n"
     "  --port-map FROM=TO  bind a vhost that asks for port FROM on port TO instead (0 = any free port;\n"
     "                 the log names the port bound); repeat for more\n"
     "  --iface ADDR   address to bind for vhosts that name none (default 127.0.0.1; :: or an IPv6\n"
@@ -54,7 +54,8 @@ static const char USAGE[] =
     "  --image-key FILE  the device key of the store (64 hex digits): image tags are\n"
     "                 HMAC-SHA256(key, image)\n"
     "  --daemon       detach (lws_daemonize): exit once the server listens; stdio to /dev/null\n"
-    "  --lock FILE    the daemon's lock file, holding its pid (default /tmp/mote-sim-PORT.lock)\n"
+    "  --lock FILE    the daemon's lock file, holding its pid (default /tmp/mote-sim-PORT.lock: --daemon\n"
+    "                 without --lock needs --port N, not 0)\n"
     "  --syslog       log to the local syslog (lws lwsl_emit_syslog) instead of stderr: one\n"
     "                 datagram per line to /dev/log, severity from the level, ident mote-sim\n"
     "  --syslog-socket PATH  another syslog socket (implies --syslog)\n"
@@ -415,8 +416,8 @@ int main(int argc, char **argv) {
   int fam = sock_parse_iface(a.iface, a.port, &ss, &sl);
   if (fam < 0) usage_error("option '--iface' needs an IPv4 or IPv6 address, got '%s'", a.iface);
   if (a.lock && !a.daemon) usage_error("option '--lock' needs --daemon%s", "");
-  if (a.daemon && !a.lock && !a.port_given)
-    usage_error("option '--daemon' needs --port N or --lock FILE (the default lock file, /tmp/mote-sim-PORT.lock, is named "
+  if (a.daemon && !a.lock && (!a.port_given || a.port == 0))
+    usage_error("option '--daemon' needs --port N (not 0) or --lock FILE (the default lock file, /tmp/mote-sim-PORT.lock, is named "
                 "after the port)%s", "");
   if ((a.ka_probes || a.ka_interval) && !a.ka_time) usage_error("options '--ka-probes' and '--ka-interval' need --ka-time%s", "");
   /* before detaching: a syslog that cannot be reached is said on the terminal */

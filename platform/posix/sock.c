@@ -321,6 +321,24 @@ static uint32_t mapped_port(uint32_t port) {
   return port;
 }
 
+/* Whether a listener on `have` (with its IPV6_V6ONLY) takes what one on
+ * `want` would: the same address in any spelling, or the wildcard of its
+ * family (the IPv6 wildcard without V6ONLY takes IPv4 too). The kernel
+ * refuses to bind the second of two such sockets on one port. */
+static int addr_covers(const char *have, int have_v6only, const char *want) {
+  struct sockaddr_storage a, b;
+  socklen_t al, bl;
+  int fa = sock_parse_iface(have, 0, &a, &al), fb = sock_parse_iface(want, 0, &b, &bl);
+  if (fa < 0 || fb < 0) return !strcmp(have, want);
+  if (fa == 4) {
+    uint32_t x = ((struct sockaddr_in *)&a)->sin_addr.s_addr;
+    return fb == 4 && (x == htonl(INADDR_ANY) || x == ((struct sockaddr_in *)&b)->sin_addr.s_addr);
+  }
+  const struct in6_addr *x = &((struct sockaddr_in6 *)&a)->sin6_addr;
+  if (IN6_IS_ADDR_UNSPECIFIED(x)) return fb == 6 || !have_v6only;
+  return fb == 6 && !memcmp(x, &((struct sockaddr_in6 *)&b)->sin6_addr, sizeof *x);
+}
+
 /* A listening socket for a vhost: on the address it names (a numeric IPv4
  * or IPv6 literal), else the port's default (sock_config.iface); on the
  * port it asks for (0: any free port), through the map. */
@@ -338,12 +356,20 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   }
   uint32_t use_port = mapped_port(port);
   int v6only = (flags & MOTE_LISTEN_V6ONLY) ? 1 : 0;
-  /* a vhost that comes to the address and port of an open listener (its
-   * interface named, another's left to the default; --port moving the
-   * default vhost onto another's port) shares it */
+  /* a vhost that comes to the address and port of an open listener, or to
+   * an address its wildcard takes (its interface named, another's left to
+   * the default; --port moving the default vhost onto another's port),
+   * shares it; one that would take a listener's address with its own
+   * wildcard cannot bind, and is told so */
   for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     const struct listener *L = &lis[l];
-    if (L->active && port != 0 && L->port == port && !strcmp(L->iface, addr)) return l;
+    if (!L->active || port == 0 || L->port != port) continue;
+    if (addr_covers(L->iface, L->v6only, addr)) return l;
+    if (addr_covers(addr, v6only, L->iface)) {
+      mote_err("listen: %s port %u takes in the address of listener %d (%s): create the vhost on the wildcard "
+               "before the one on %s, or give both the same address", addr, (unsigned)port, l, L->iface, L->iface);
+      return -EADDRINUSE;
+    }
   }
   /* after a restart: hand back the socket the old core listened on, so
    * connections keep queueing in its backlog instead of being refused */
@@ -360,10 +386,13 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     mote_info("listening on %s port %u (listener %d, kept across the restart)", addr, port, l);
     return l;
   }
-  /* a socket the old core listened on with this port, now unclaimed (its
-   * vhost moved to another address), would hold the port: it goes now */
+  /* a socket the old core listened on with this port and an overlapping
+   * address, now unclaimed (its vhost moved to another address), would keep
+   * this bind from succeeding: it goes now */
   for (int l = 0; l < MOTE_MAX_LISTENERS && use_port != 0; l++)
-    if (lis[l].parked && mapped_port(lis[l].port) == use_port) close_listener(l);
+    if (lis[l].parked && mapped_port(lis[l].port) == use_port &&
+        (addr_covers(lis[l].iface, lis[l].v6only, addr) || addr_covers(addr, v6only, lis[l].iface)))
+      close_listener(l);
   int l = 0;
   while (l < MOTE_MAX_LISTENERS && (lis[l].active || lis[l].parked)) l++;
   if (l == MOTE_MAX_LISTENERS) {

@@ -186,10 +186,12 @@ int main(void) {
   for (;;) {
     uint32_t now = mps2_now_ms();
     /* the core's clock first: lwIP delivers accepts and data from here on */
-    if (mote_drv_clock(now) == MOTE_DRV_FATAL) {
+    int clock = mote_drv_clock(now);
+    if (clock == MOTE_DRV_FATAL) {
       status = 1;
       break;
     }
+    if (clock == MOTE_DRV_RESTARTED) tick_due = now; /* tick the new instance now */
     int busy = lan9118_poll(&nif) > 0;
     sys_check_timeouts();
     int r = mote_lwip_service(now);

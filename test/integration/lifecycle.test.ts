@@ -319,9 +319,10 @@ if (!ON_BOARD)
       expect(fs.existsSync(lock)).toBe(false);
     });
 
-    test("--daemon without --port or --lock is refused: the default lock file is named after the port", () => {
-      const r = spawnSync(simBinary(), ["--daemon"], { encoding: "utf8", timeout: 10000 });
-      expect(r.status).toBe(2);
-      expect(r.stderr.split("\n")[0]).toMatch(/option '--daemon' needs --port N or --lock FILE/);
-    });
+    test.each([[["--daemon"]], [["--daemon", "--port", "0"]]])(
+      "%j without --lock is refused: the default lock file is named after the port", (args) => {
+        const r = spawnSync(simBinary(), args, { encoding: "utf8", timeout: 10000 });
+        expect(r.status).toBe(2);
+        expect(r.stderr.split("\n")[0]).toMatch(/option '--daemon' needs --port N \(not 0\) or --lock FILE/);
+      });
   });

@@ -1,7 +1,7 @@
 // Vhosts on ports and interfaces of their own (test/apps/two-ports.ts), on
 // the simulator and (the "mps2" project) on the board: the command line's
-// port moves the default vhost only; every other vhost listens where it
-// asked. The simulator reaches the other vhosts' fixed ports through
+// port moves the default vhost (and the vhosts created on its port); every
+// other vhost listens where it asked. The simulator reaches the other vhosts' fixed ports through
 // --port-map (free ports, so that parallel runs do not collide), a board
 // through QEMU forwards.
 import * as http from "http";
@@ -68,4 +68,19 @@ else
     await pace();
     expect(await get("127.0.0.1", sim.hostPort(7692))).toBe("lo2\n");
     expect(sim.stderr).toMatch(/listen: interface '127\.0\.0\.2' ignored \(one netif\)/);
+  });
+
+if (!ON_BOARD)
+  test("a vhost on an address another vhost's wildcard listener takes shares that listener", async () => {
+    // --iface 0.0.0.0: admin listens on the wildcard at 7691, and lo1
+    // (127.0.0.1:7691) could not bind beside it: it shares admin's listener
+    const wild = await Sim.start({ app: APP, iface: "0.0.0.0", ports: [7691, 7692] });
+    try {
+      expect(wild.stderr).toMatch(/vhost lo1: shares port 7691 with vhost admin/);
+      expect(await get("127.0.0.1", wild.hostPort(7691), "lo1")).toBe("lo1\n");
+      expect(await get("127.0.0.1", wild.hostPort(7691))).toBe("admin\n");
+      expect(await get("127.0.0.2", wild.hostPort(7692))).toBe("lo2\n");
+    } finally {
+      await wild.stop();
+    }
   });
