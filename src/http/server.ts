@@ -237,6 +237,21 @@ function routeMount(c: Conn, head: MessageHead): void {
   }
 }
 
+/** The request body cannot be read on (a malformed chunk, over MAX_BODY).
+ *  Before the app answered: the error status, then close. After: its answer
+ *  is not thrown away; the connection closes once it is complete and sent
+ *  (the rest of the body is never read, so no next request could be). */
+function bodyFail(c: Conn, status: u32): void {
+  if ((c.flags & F_RESP_HEADERS_SENT) == 0) {
+    httpFail(c, status);
+    return;
+  }
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": request body error ").u(status).s(" after the answer began: close after it").end();
+  c.flags &= ~F_KEEPALIVE;
+  if ((c.flags & F_RESP_DONE) != 0) closeAfterFlush(c);
+  else enterHttpRespond(c);
+}
+
 /** Hands body bytes to the app. False: wait for input. */
 function readBody(c: Conn): bool {
   const raw = rawOf(c);
@@ -250,13 +265,13 @@ function readBody(c: Conn): bool {
       const dec = decOf(c);
       const r = chunkedDecode(dec, p, avail);
       if (r < 0) {
-        httpFail(c, <u32>-r);
+        bodyFail(c, <u32>-r);
         return false;
       }
       if (dec.spanLen > 0) {
         c.bodyTotal += dec.spanLen;
         if (c.bodyTotal > MAX_BODY) {
-          httpFail(c, 413);
+          bodyFail(c, 413);
           return false;
         }
         if ((c.flags & F_RESP_DONE) == 0 && proto.httpBody(c, p + dec.spanOff, dec.spanLen) != 0) {

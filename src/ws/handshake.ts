@@ -86,7 +86,9 @@ function chooseProtocol(c: Conn): i32 {
 /** An upgrade request (RFC 6455 section 4.2.1): answered 101 and opened,
  *  or refused with 400 / 403 / 426. */
 export function wsHandshake(c: Conn, head: MessageHead): void {
-  if (head.method != METHOD_GET || head.versionMinor < 1) {
+  // RFC 6455 section 4.1: a GET; a body (RFC 9110 section 9.3.1 gives it
+  // no meaning) would be read as the first WebSocket frames
+  if (head.method != METHOD_GET || head.versionMinor < 1 || head.chunked || head.contentLength > 0) {
     httpFail(c, 400);
     return;
   }

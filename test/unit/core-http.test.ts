@@ -188,6 +188,9 @@ describe("errors answer with a specific status and close", () => {
     ["unknown expectation", "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: magic\r\n\r\n", 417],
     ["CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405],
     ["bad chunk size", "POST /body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400],
+    // RFC 6455 4.1: its body would be read as the first frames
+    ["WebSocket upgrade with a Content-Length body", `GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 6\r\n\r\n\x81\x80abcd`, 400],
+    ["WebSocket upgrade with a chunked body", `GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400],
   ];
   test.each(cases)("%s", (_name, raw, status) => {
     // the default 4 KiB header buffers hold 3.4 KiB of head after the tables
@@ -195,6 +198,27 @@ describe("errors answer with a specific status and close", () => {
     expect(statusOf(out)).toBe(status);
     expect(out.toString()).toContain("Connection: close");
     expect(c.closed).toBe("graceful");
+  });
+
+  test("a WebSocket upgrade with Content-Length: 0 is no body: 101", () => {
+    const { c, out } = request(`GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n`);
+    expect(statusOf(out)).toBe(101);
+    expect(c.closed).toBe(false);
+  });
+
+  test.each([
+    ["a malformed chunk", "zz\r\n"],
+    ["a chunk line without its CRLF", "5\r\nhelloX"],
+  ])("%s after the app answered: its answer is kept, sent whole, then the connection closes", (_name, bad) => {
+    // /hello answers from the request head; the body comes after the answer
+    for (const chunk of [Infinity, 1]) {
+      const c = h.accept()!;
+      h.feed(c, "POST /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+      h.feed(c, "3\r\nabc\r\n" + bad + "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", chunk);
+      const rs = responses(c.take());
+      expect(rs.map((r) => [r.status, r.body])).toEqual([[200, "hello\n"]]); // the pipelined GET is not read
+      expect(c.closed).toBe("graceful");
+    }
   });
 
   test("input read while an error answer drains is discarded, never written into another connection's header buffer", () => {
