@@ -5,10 +5,10 @@
 //           over the Linux arch of the BSD-socket port (epoll, accept4,
 //           TCP_USER_TIMEOUT), and test/qemu/ on the board's wasm2c firmware
 //   wasm3   every suite that runs the simulator (integration, conformance,
-//           TLS), again, on the wasm3 interpreter, and over the portable
+//           TLS, hostile), again, on the wasm3 interpreter, and over the portable
 //           build of the socket port (POSIX calls and poll(2) only: what the
 //           ESP-IDF port runs), plus test/wasm3/ (the module image)
-//   mps2    the HTTP, WebSocket and lifecycle integration suites again, against the
+//   mps2    the HTTP, WebSocket, lifecycle, vhosts and hostile suites again, against the
 //           mps2-an386 firmware booted in QEMU (Sim.start() boots the board;
 //           expectations that depend on buffer sizes come from the board file)
 //   mps2-wasm3  every board suite again on the wasm3 firmware, whose app
@@ -62,6 +62,7 @@ module.exports = {
         "<rootDir>/test/conformance/**/*.test.ts",
         "<rootDir>/test/tls/**/*.test.ts", // TLS in the port, under the interpreter's core too
         "<rootDir>/test/wasm3/**/*.test.ts", // wasm3 only: the module image
+        "<rootDir>/test/hostile/**/*.test.ts", // hostile clients
       ],
     ),
     project(
@@ -73,6 +74,7 @@ module.exports = {
         "<rootDir>/test/integration/ws.test.ts",
         "<rootDir>/test/integration/lifecycle.test.ts", // its simulator-only block is not registered there
         "<rootDir>/test/integration/vhosts.test.ts", // vhosts on ports of their own
+        "<rootDir>/test/hostile/**/*.test.ts", // hostile clients, within the board's limits
       ],
     ),
     project(
@@ -89,6 +91,7 @@ module.exports = {
         "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment on the board
         "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
         "<rootDir>/test/qemu/dhcp.test.ts", // the address leased by DHCP
+        "<rootDir>/test/hostile/**/*.test.ts", // hostile clients, within the board's limits
       ],
     ),
   ],

@@ -172,7 +172,7 @@ export function send(c: Conn, ptr: usize, len: u32): bool {
 
 /** Writes queued output and moves states that wait for it. True when the
  *  queue is empty and the connection still open. */
-function flush(c: Conn): bool {
+export function flush(c: Conn): bool {
   if (!drain(c)) return false;
   if (c.state == ST_DRAIN_CLOSE) {
     closeConn(c, CLOSE_GRACEFUL);

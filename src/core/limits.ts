@@ -34,3 +34,10 @@ export const TIMEOUT_CLOSE_MS: u32 = 5000;
 /** A response that is not completed in this long is abandoned (the app
  *  forgot http transaction completion, or the peer stopped reading). */
 export const TIMEOUT_RESPONSE_MS: u32 = 60000;
+
+/** HTTP pipelining: a connection's next request is read only while its
+ *  queued output is at most this (or a sixteenth of the tx pool, if less);
+ *  above it the queue is sent first, and if the socket does not take it the
+ *  connection waits for writable. Its answers then wait in its own socket,
+ *  not in the shared pool. */
+export const PIPELINE_QUEUE_MAX: u32 = 8192;

@@ -12,7 +12,7 @@
 
 import { ConnRecord, NONE, CTRL_MAX } from "./record";
 import { TxQueue, txPoolInit } from "./txpool";
-import { PRE } from "./limits";
+import { PRE, PIPELINE_QUEUE_MAX } from "./limits";
 
 export let maxConns: u32 = 0;
 let table: usize = 0;
@@ -33,6 +33,9 @@ let hdrFreeTop: u32 = 0;
 /** A WebSocket whose queued output is above this is not read from (see
  *  tableInit). */
 export let txHighWater: u32 = 0;
+/** Pipelined HTTP: queued output above which the next request waits
+ *  (PIPELINE_QUEUE_MAX, capped by the pool). */
+export let pipelineQueueMax: u32 = 0;
 /** Largest WebSocket message accepted (0: unlimited); over it: close 1009. */
 export let maxMessage: u64 = 0;
 /** The port keeps an app-image store (INIT_IMAGE_STORE): PUT /.mote/image. */
@@ -84,6 +87,8 @@ export function tableInit(conns: u32, userSize: u32, rx: u32, hdrs: u32, hdrSize
   // would deadlock peers that send a whole message before reading the echo
   // (Autobahn 9.x): the board's pool must hold its largest echoed message.
   txHighWater = <u32>((<u64>txBlocks * txBlockBytes) >> 1);
+  const sixteenth = <u32>((<u64>txBlocks * txBlockBytes) >> 4);
+  pipelineQueueMax = sixteenth < PIPELINE_QUEUE_MAX ? sixteenth : PIPELINE_QUEUE_MAX;
   staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);
   return staticBytes;
 }

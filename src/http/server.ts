@@ -15,9 +15,9 @@ import {
 import { Conn, Role, setRole, WRITE_HTTP, WRITE_HTTP_FINAL } from "../core/conn";
 import { Protocol, vhosts } from "../core/protocol";
 import { findMount, MOUNT_CALLBACK } from "../core/mount";
-import { imageStoreOn, userData, userDataBytes } from "../core/table";
+import { imageStoreOn, userData, userDataBytes, txq, pipelineQueueMax } from "../core/table";
 import { setTimer, clearTimer } from "../core/timers";
-import { send, closeConn, closeAfterFlush, enterHttpRequest, enterHttpRespond, enterHttpHead } from "../core/dispatch";
+import { send, flush, closeConn, closeAfterFlush, enterHttpRequest, enterHttpRespond, enterHttpHead } from "../core/dispatch";
 import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS } from "../core/limits";
 import { MessageHead, scanHeadEnd, parseRequestHead, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK } from "./head";
 import { chunkedReset, chunkedDecode } from "./chunked";
@@ -81,6 +81,14 @@ function httpProcess(c: Conn): void {
       if (!readBody(c)) return;
     } else if (st == ST_HTTP_RESPOND) {
       if ((c.flags & F_RESP_DONE) == 0) return;
+      // RFC 9112 section 9.3.2, pipelining: the next request is read only
+      // while this connection's queued output is small; else the queue is
+      // sent first, and a socket that does not take it all makes the
+      // connection wait for writable() (which comes back here). A client
+      // that sends faster than it reads fills its own socket and header
+      // buffer, never the shared tx pool (nginx, too, reads a pipelined
+      // request only after the previous response).
+      if (txq(c).bytes > pipelineQueueMax && !flush(c)) return;
       if (!nextRequest(c)) return;
     } else return;
   }

@@ -59,6 +59,36 @@ describe("requests", () => {
     }
   });
 
+  test("a pipelining client that does not read holds its own socket, not the shared tx pool: every answer comes, in order", () => {
+    // 3000 pipelined GETs (about 100 KiB of requests, 500 KiB of answers)
+    // against a 64 KiB tx pool, from a client whose socket takes 4 KiB per
+    // round: the next request is read only once the previous answer has
+    // left, so the connection never queues more than one answer
+    const total = 3000;
+    const reqs = Buffer.from("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n".repeat(total), "latin1");
+    const c = h.accept()!;
+    c.sendWindow = 0;
+    const other = h.accept()!; // a second client, served meanwhile
+    let off = 0;
+    let got = Buffer.alloc(0);
+    const answered = () => got.toString("latin1").split("hello\n").length - 1;
+    for (let round = 0; round < 10000 && (off < reqs.length || answered() < total); round++) {
+      off += h.feed(c, reqs.subarray(off));
+      expect(c.closed).toBe(false);
+      c.sendWindow = 4096;
+      h.pump();
+      got = Buffer.concat([got, c.take()]);
+      if (round % 500 == 0) {
+        h.feed(other, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        expect(responses(other.take()).map((r) => r.status)).toEqual([200]);
+      }
+    }
+    const rs = responses(got);
+    expect(rs.length).toBe(total);
+    expect(rs.every((r) => r.status === 200 && r.body === "hello\n")).toBe(true);
+    expect(c.closed).toBe(false);
+  });
+
   test("HEAD has the headers of GET and no body", () => {
     const { out } = request("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
     const s = out.toString();
