@@ -72,6 +72,17 @@ export interface Board {
     txBlocks: number;
     txBlockBytes: number;
     maxMessageBytes: number;
+    /** Output one connection may queue before it is no longer read from
+     *  (uWS maxBackpressure); absent: a quarter of the pool's shared part. */
+    txConnBytes?: number;
+    /** WebSocket liveness in seconds, the default of every vhost (lws retry
+     *  policy): ping after wsPingSeconds with nothing received (default 60),
+     *  close 1001 after wsHangupSeconds with nothing received (default 120),
+     *  close 1008 when a frame or message is still incomplete
+     *  wsMessageSeconds after it began (default 60). 0: never. */
+    wsPingSeconds?: number;
+    wsHangupSeconds?: number;
+    wsMessageSeconds?: number;
   };
   /** Firmware size limits `mote size` figures are held to (test/qemu/size.test.ts),
    *  per engine, and the per-part figures [flash, RAM] measured when they were set. */

@@ -222,6 +222,10 @@ export function boardConfig(board: Board): string {
     `#define MOTE_BOARD_TX_BLOCKS ${l.txBlocks}`,
     `#define MOTE_BOARD_TX_BLOCK_BYTES ${l.txBlockBytes}`,
     `#define MOTE_BOARD_MAX_MESSAGE ${l.maxMessageBytes}`,
+    `#define MOTE_BOARD_TX_CONN_BYTES ${l.txConnBytes ?? 0}`,
+    `#define MOTE_BOARD_WS_PING_S ${l.wsPingSeconds ?? 60}`,
+    `#define MOTE_BOARD_WS_HANGUP_S ${l.wsHangupSeconds ?? 120}`,
+    `#define MOTE_BOARD_WS_MESSAGE_S ${l.wsMessageSeconds ?? 60}`,
     // the board's overrides of platform/include/mote_opts.h
     ...Object.entries(board.opts || {}).map(([k, v]) => `#define MOTE_${k} ${v}`),
     ...(board.imageStore

@@ -19,7 +19,7 @@ commands:
   sim    [--port N] [--iface ADDR] [-d LEVEL] [--app FILE] [--engine E] [--max-conns N] [--poll] [--portable]
          [--module FILE] [--flash FILE [--image-key FILE]] [--daemon [--lock FILE]]
          [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]
-         [--ka-time S [--ka-probes N] [--ka-interval S]]
+         [--ka-time S [--ka-probes N] [--ka-interval S]] [--ws-ping S] [--ws-hangup S] [--ws-message S]
          [--tls [--tls-cert FILE --tls-key FILE] [--tls-ciphers LIST] [--tls-version 1.2|1.3]
           [--tls-sni NAME=CERT,KEY] [--tls-client-ca FILE] [--tls-handshake-timeout MS]]
                                                   build, then run the Linux simulator; prints
@@ -30,7 +30,8 @@ commands:
   bench  [--messages N] [--quick]                 echo load against mote, libwebsockets and ws; prints
                                                   server CPU per message and the ratio against lws
   qemu   [--board B] [--port N] [--app FILE] [--engine E] [--dhcp] [--flash FILE [--image-key FILE]]
-         [--ka-time S [--ka-probes N] [--ka-interval S]] [--tls [--tls-ciphers LIST] [--tls-handshake-timeout MS]]
+         [--ka-time S [--ka-probes N] [--ka-interval S]] [--ws-ping S] [--ws-hangup S] [--ws-message S]
+         [--tls [--tls-ciphers LIST] [--tls-handshake-timeout MS]]
                                                   build, then boot the board in QEMU, device port 80 forwarded
                                                   to 127.0.0.1:N (default 7682); prints the URL once it answers
   size   [--board B] [--engine E] [--json]        flash and RAM of the firmware and of each part (core, engine,
@@ -70,6 +71,10 @@ options:
   --ka-time S    (sim, qemu) TCP keepalive on every connection, overriding the app's vhost options
                  (lws ka_time): probe after S s idle; --ka-probes N probes (default: the stack's),
                  --ka-interval S apart (default: the stack's); a peer silent for S + N * I s is closed
+  --ws-ping S    (sim, qemu) ping a WebSocket from which nothing came for S s (lws secs_since_valid_ping);
+                 --ws-hangup S: close it (1001) after S s with nothing received; --ws-message S: close
+                 it (1008) when a frame or message is incomplete S s after it began. Defaults from the
+                 board file (60, 120, 60); 0: never; a vhost's own settings win
   --tls          (sim) https:// and wss:// (mbedTLS, docs/tls.md) with the test certificates setup made
                  (vendor/tls: ECDSA P-256 and RSA-2048 for localhost, CA vendor/tls/ca.crt), or
                  --tls-cert/--tls-key (PEM; mote-sim itself takes several pairs); --tls-ciphers: the
@@ -85,20 +90,29 @@ options:
 
 class UsageError extends Error {}
 
-// TCP keepalive, passed on to mote-sim's command line or the firmware's
-// semihosting one (the limits block's LIM_KA_*: overrides the vhosts').
-const KA_FLAGS = { "--ka-time": "int", "--ka-probes": "int", "--ka-interval": "int" } as const;
+// TCP keepalive and WebSocket liveness, passed on to mote-sim's command line
+// or the firmware's semihosting one (the limits block's LIM_KA_*, which
+// override the vhosts', and LIM_WS_*, the default of vhosts that set none).
+const LIVENESS_FLAGS = {
+  "--ka-time": "int", "--ka-probes": "int", "--ka-interval": "int", "--ws-ping": "int", "--ws-hangup": "int", "--ws-message": "int",
+} as const;
 
-function kaArgs(f: Record<string, string | number | boolean>): string[] {
+function livenessArgs(f: Record<string, string | number | boolean>): string[] {
   const t = f["--ka-time"] as number | undefined;
+  const ws: string[] = [];
+  for (const k of ["--ws-ping", "--ws-hangup", "--ws-message"]) {
+    if (f[k] === undefined) continue;
+    if ((f[k] as number) > 86400) throw new UsageError(`${k} must be 0..86400 seconds, got ${f[k]}`);
+    ws.push(k, String(f[k]));
+  }
   if (t === undefined || t === 0) {
     if (f["--ka-probes"] !== undefined || f["--ka-interval"] !== undefined) throw new UsageError("--ka-probes and --ka-interval need --ka-time");
-    return [];
+    return ws;
   }
   if (t > 32767) throw new UsageError(`--ka-time must be 0..32767, got ${t}`);
   if (((f["--ka-probes"] as number) ?? 0) > 127) throw new UsageError(`--ka-probes must be 0..127, got ${f["--ka-probes"]}`);
   if (((f["--ka-interval"] as number) ?? 0) > 32767) throw new UsageError(`--ka-interval must be 0..32767, got ${f["--ka-interval"]}`);
-  const out = ["--ka-time", String(t)];
+  const out = [...ws, "--ka-time", String(t)];
   if (f["--ka-probes"] !== undefined) out.push("--ka-probes", String(f["--ka-probes"]));
   if (f["--ka-interval"] !== undefined) out.push("--ka-interval", String(f["--ka-interval"]));
   return out;
@@ -193,7 +207,7 @@ async function cmdSim(args: string[]): Promise<number> {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
     "--max-conns": "int", "--poll": "bool", "--portable": "bool", "--daemon": "bool", "--lock": "string", "--board": "string", "--module": "string",
     "--flash": "string", "--image-key": "string", "--syslog": "bool", "--syslog-socket": "string", "--syslog-facility": "string",
-    ...KA_FLAGS, ...TLS_FLAGS,
+    ...LIVENESS_FLAGS, ...TLS_FLAGS,
   });
   checkEngine(f["--engine"]);
   const tls = tlsArgs(f);
@@ -210,7 +224,7 @@ async function cmdSim(args: string[]): Promise<number> {
   if (f["--syslog"]) simArgs.push("--syslog");
   if (f["--syslog-socket"] !== undefined) simArgs.push("--syslog-socket", path.resolve(f["--syslog-socket"] as string));
   if (f["--syslog-facility"] !== undefined) simArgs.push("--syslog-facility", f["--syslog-facility"] as string);
-  simArgs.push(...kaArgs(f));
+  simArgs.push(...livenessArgs(f));
   simArgs.push(...tls);
   if (f["--module"] !== undefined) {
     if (r.engine !== "wasm3") throw new UsageError(`--module needs --engine wasm3 (engine ${r.engine} has the module built in)`);
@@ -249,13 +263,13 @@ function runChild(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise
 async function cmdQemu(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--board": "string", "--port": "int", "--app": "string", "--engine": "string", "--dhcp": "bool",
-    "--flash": "string", "--image-key": "string", ...KA_FLAGS,
+    "--flash": "string", "--image-key": "string", ...LIVENESS_FLAGS,
     "--tls": "bool", "--tls-ciphers": "string", "--tls-handshake-timeout": "int",
   });
   checkEngine(f["--engine"]);
   const board = loadBoard((f["--board"] as string) || "mps2-an386");
   const tlsOn = !!(f["--tls"] || f["--tls-ciphers"] !== undefined || f["--tls-handshake-timeout"] !== undefined);
-  const fwArgs = [...kaArgs(f), ...(tlsOn ? boardTlsArgs(f) : [])];
+  const fwArgs = [...livenessArgs(f), ...(tlsOn ? boardTlsArgs(f) : [])];
   if (!board.qemu) throw new UsageError(`board '${board.name}' does not run under QEMU (use 'mote sim' for linux)`);
   const port = f["--port"] === undefined ? 7682 : (f["--port"] as number);
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);

@@ -194,6 +194,7 @@ export async function coreFigures(wasmFile: string, board: Board): Promise<{ rec
     put(c("LIM_TX_BLOCK_BYTES"), l.txBlockBytes);
     put(c("LIM_LOG_LEVEL"), 7);
     put(c("LIM_MAX_MESSAGE"), l.maxMessageBytes);
+    put(c("LIM_TX_CONN_BYTES"), l.txConnBytes ?? 0);
     ex.mote_init(0);
     const line = lines.find((s) => /mote core: \d+ connections x \d+ B/.test(s));
     if (!line) return null;

@@ -64,6 +64,12 @@ struct mote_limits {
   uint32_t ka_time;
   uint32_t ka_probes;
   uint32_t ka_interval;
+  /* one connection's output cap, bytes (0: the core's default) */
+  uint32_t tx_conn_bytes;
+  /* WebSocket ping / hangup / incomplete-message timeouts, seconds (0: never) */
+  uint32_t ws_ping_s;
+  uint32_t ws_hangup_s;
+  uint32_t ws_message_s;
 };
 
 #define MOTE_DRV_OK 0

@@ -36,7 +36,8 @@ static const char USAGE[] =
     "                [--module FILE]\n"
     "                [--flash FILE --image-key FILE]\n"
     "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
-    "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--help]\n"
+    "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--ws-ping S] [--ws-hangup S] [--ws-message S]\n"
+    "                [--help]\n"
     "  --port N       the default vhost's port (the first the app creates), in place of the app's own,\n"
     "                 for it and the vhosts created on that port; 0 = any free port. Other vhosts keep theirs\n"
     "  --port-map FROM=TO  bind a vhost that asks for port FROM on port TO instead (0 = any free port;\n"
@@ -64,6 +65,12 @@ static const char USAGE[] =
     "                 S s idle (lws ka_time); a peer silent for S + N * I s is closed\n"
     "  --ka-probes N  probes before giving up (default: the system's, tcp_keepalive_probes)\n"
     "  --ka-interval S  seconds between probes (default: the system's, tcp_keepalive_intvl)\n"
+    "  --ws-ping S    ping a WebSocket from which nothing came for S s (lws secs_since_valid_ping;\n"
+    "                 default: the board file's, 60; 0: never), for vhosts that set none\n"
+    "  --ws-hangup S  close a WebSocket (1001) from which nothing came for S s (lws\n"
+    "                 secs_since_valid_hangup; default: the board file's, 120; 0: never)\n"
+    "  --ws-message S close a WebSocket (1008) whose frame or message is incomplete S s after it\n"
+    "                 began (default: the board file's, 60; 0: never)\n"
     "  --tls          serve TLS (https://, wss://) on every listener; without --tls-cert, the\n"
     "                 test certificates setup made (" MOTE_TLS_TEST_DIR "/ecdsa.crt and rsa.crt)\n"
     "  --tls-cert FILE --tls-key FILE  a certificate (PEM, chain after it) and its key; repeat\n"
@@ -116,6 +123,7 @@ struct args {
   uint32_t tls_handshake_ms;
   struct mote_tls_server_opts tls_opts;
   uint32_t ka_time, ka_probes, ka_interval; /* --ka-*; ka_time 0: the vhosts' own */
+  uint32_t ws_ping_s, ws_hangup_s, ws_message_s; /* --ws-*: the board's defaults unless given */
 };
 
 static void parse_tls_arg(struct args *a, const char *name, const char *val) {
@@ -171,7 +179,8 @@ static void parse_args(int argc, char **argv, struct args *a) {
                  !strcmp(name, "--max-conns") || !strcmp(name, "--debug-fault") || !strcmp(name, "--module") || !strcmp(name, "--lock") ||
                  !strcmp(name, "--flash") || !strcmp(name, "--image-key") ||
                  !strcmp(name, "--syslog-socket") || !strcmp(name, "--syslog-facility") ||
-                 !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval");
+                 !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval") ||
+                 !strcmp(name, "--ws-ping") || !strcmp(name, "--ws-hangup") || !strcmp(name, "--ws-message");
     if (!is_bool && !is_val && !is_tls) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
@@ -229,6 +238,9 @@ static void parse_args(int argc, char **argv, struct args *a) {
     else if (!strcmp(name, "--ka-time")) a->ka_time = parse_uint(name, val, 32767);
     else if (!strcmp(name, "--ka-probes")) a->ka_probes = parse_uint(name, val, 127);
     else if (!strcmp(name, "--ka-interval")) a->ka_interval = parse_uint(name, val, 32767);
+    else if (!strcmp(name, "--ws-ping")) a->ws_ping_s = parse_uint(name, val, 86400);
+    else if (!strcmp(name, "--ws-hangup")) a->ws_hangup_s = parse_uint(name, val, 86400);
+    else if (!strcmp(name, "--ws-message")) a->ws_message_s = parse_uint(name, val, 86400);
     else if (!strcmp(name, "--flash")) a->flash = val;
     else if (!strcmp(name, "--image-key")) a->image_key = val;
     else if (!strcmp(name, "--syslog-socket")) {
@@ -399,7 +411,8 @@ static int open_wake_pipe(void) {
 }
 
 int main(int argc, char **argv) {
-  struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1};
+  struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1,
+                   .ws_ping_s = MOTE_BOARD_WS_PING_S, .ws_hangup_s = MOTE_BOARD_WS_HANGUP_S, .ws_message_s = MOTE_BOARD_WS_MESSAGE_S};
   parse_args(argc, argv, &a);
   struct sock_config cfg = {.iface = a.iface, .port_map = a.port_map, .n_port_map = a.n_port_map,
                             .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : MOTE_TLS_HANDSHAKE_MS};
@@ -512,12 +525,16 @@ int main(int argc, char **argv) {
       .tx_block_bytes = MOTE_BOARD_TX_BLOCK_BYTES,
       .log_level = a.log_mask,
       .max_message = MOTE_BOARD_MAX_MESSAGE,
+      .tx_conn_bytes = MOTE_BOARD_TX_CONN_BYTES,
       /* the default vhost's port: 0 keeps the app's own, PORT_ANY any free one */
       .port = !a.port_given ? 0 : a.port == 0 ? MOTE_PORT_ANY : a.port,
       .flags = 0,
       .ka_time = a.ka_time,
       .ka_probes = a.ka_probes,
       .ka_interval = a.ka_interval,
+      .ws_ping_s = a.ws_ping_s,
+      .ws_hangup_s = a.ws_hangup_s,
+      .ws_message_s = a.ws_message_s,
   };
   if (mote_drv_start(&lim) < 0) {
     sock_free();

@@ -128,6 +128,9 @@ static void board_args(struct mote_limits *lim) {
     uint32_t *field = !strcmp(name, "--ka-time") ? &lim->ka_time
                       : !strcmp(name, "--ka-probes") ? &lim->ka_probes
                       : !strcmp(name, "--ka-interval") ? &lim->ka_interval
+                      : !strcmp(name, "--ws-ping") ? &lim->ws_ping_s
+                      : !strcmp(name, "--ws-hangup") ? &lim->ws_hangup_s
+                      : !strcmp(name, "--ws-message") ? &lim->ws_message_s
                       : !strcmp(name, "-d") ? &lim->log_level : NULL; /* -d: lws log bitmask, as mote-sim's */
     char *val = field ? strtok_r(NULL, " ", &save) : NULL;
     uint32_t v = 0; /* decimal seconds or count; strtoul would cost 360 B of flash */
@@ -159,8 +162,12 @@ int main(void) {
       .tx_block_bytes = MOTE_BOARD_TX_BLOCK_BYTES,
       .log_level = MOTE_LOG_DEFAULT,
       .max_message = MOTE_BOARD_MAX_MESSAGE,
+      .tx_conn_bytes = MOTE_BOARD_TX_CONN_BYTES,
       .port = MOTE_BOARD_LISTEN_PORT,
       .flags = 0,
+      .ws_ping_s = MOTE_BOARD_WS_PING_S,
+      .ws_hangup_s = MOTE_BOARD_WS_HANGUP_S,
+      .ws_message_s = MOTE_BOARD_WS_MESSAGE_S,
   };
   board_args(&lim);
   mote_log_set_mask(lim.log_level);

@@ -7,10 +7,11 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 6; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
+export const ABI_VERSION = 7; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
 // 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost);
 // 5: sock_connect, mote_connected, mote_connect_failed (the client role);
 // 6: sock_listen gets each vhost's port and interface; LIM_PORT (PORT_ANY) moves the default vhost only
+// 7: LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -117,7 +118,19 @@ export const LIM_FLAGS = 36; // INIT_* flags
 export const LIM_KA_TIME = 40;
 export const LIM_KA_PROBES = 44;
 export const LIM_KA_INTERVAL = 48;
-export const LIM_SIZE = 52;
+// Output one connection may queue before it is no longer read from (uWS
+// maxBackpressure); 0: the core's default (a quarter of the pool's shared
+// part, see src/core/table.ts).
+export const LIM_TX_CONN_BYTES = 52;
+// WebSocket liveness, seconds, defaults of every vhost that sets none (lws
+// retry policy secs_since_valid_ping / secs_since_valid_hangup): a ping after
+// LIM_WS_PING_S with nothing received, close 1001 after LIM_WS_HANGUP_S with
+// nothing received, close 1008 when a frame or message is still incomplete
+// LIM_WS_MESSAGE_S after it began. 0: never.
+export const LIM_WS_PING_S = 56;
+export const LIM_WS_HANGUP_S = 60;
+export const LIM_WS_MESSAGE_S = 64;
+export const LIM_SIZE = 68;
 export const PORT_ANY = 0x10000; // LIM_PORT: any free port (sock_listen's port 0)
 
 export const INIT_IMAGE_STORE = 2; // the port keeps an image store: serve PUT /.mote/image

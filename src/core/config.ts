@@ -7,7 +7,7 @@
 
 import {
   LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES, LIM_LOG_LEVEL,
-  LIM_MAX_MESSAGE, LIM_PORT, PORT_ANY, LIM_FLAGS, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
+  LIM_MAX_MESSAGE, LIM_PORT, PORT_ANY, LIM_FLAGS, LIM_SIZE, LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
   VHOST_ANY, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, LOG_ERR, LOG_WARN, LOG_NOTICE,
 } from "../abi/constants";
 import { sock_listen, sock_keepalive, sock_tls } from "../abi/imports";
@@ -23,7 +23,7 @@ import { headerBufferCost } from "../http/hdrbuf";
 import { wsInit } from "../ws/frames";
 import { deflateInit } from "../ws/deflate";
 
-const limits = memory.data(64);
+const limits = memory.data(LIM_SIZE);
 
 /** Where the port writes the limits block (LIM_* fields) before init(). */
 export function limitsPtr(): usize {
@@ -32,6 +32,12 @@ export function limitsPtr(): usize {
 
 function lim(off: u32): u32 {
   return load<u32>(limits + off);
+}
+
+/** A vhost's timeout in seconds (-1: the board's) as ms, at most a day. */
+function secsMs(own: i32, board: u32): u32 {
+  const s: u32 = own >= 0 ? <u32>own : board;
+  return s > 86400 ? 86400000 : s * 1000;
 }
 
 export function init(nowMs: u32): i32 {
@@ -58,12 +64,15 @@ export function init(nowMs: u32): i32 {
   for (let v = 0; v < vhosts.length; v++) {
     const vh = unchecked(vhosts[v]);
     if (prepareMounts(vh) < 0) return -1;
+    vh.wsPingMs = secsMs(vh.wsPingSecs, lim(LIM_WS_PING_S));
+    vh.wsHangupMs = secsMs(vh.wsHangupSecs, lim(LIM_WS_HANGUP_S));
+    vh.wsMessageMs = secsMs(vh.wsMessageSecs, lim(LIM_WS_MESSAGE_S));
     for (let p = 0; p < vh.protocols.length; p++) {
       const us = <u32>unchecked(vh.protocols[p]).userSize;
       if (us > maxUserSize) maxUserSize = us;
     }
   }
-  tableInit(conns, maxUserSize, rxSize, hdrCount, hdrBytes, rawOff, txBlocks, txBlockBytes, lim(LIM_MAX_MESSAGE),
+  tableInit(conns, maxUserSize, rxSize, hdrCount, hdrBytes, rawOff, txBlocks, txBlockBytes, lim(LIM_TX_CONN_BYTES), lim(LIM_MAX_MESSAGE),
     (lim(LIM_FLAGS) & INIT_IMAGE_STORE) != 0);
   outputInit(txBlockBytes);
   // permessage-deflate: the inflate/deflate areas, when the port has the

@@ -32,16 +32,16 @@ import { sock_send, sock_close, z_close } from "../abi/imports";
 import {
   NONE, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   ST_CLIENT_CONNECTING, ST_CLIENT_HANDSHAKE, ROLE_NONE, ROLE_HTTP, ROLE_WS, ROLE_CLIENT, TM_NONE, TM_HEAD,
-  TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, F_APP_WANTS_WRITABLE, F_VHOST_BOUND, F_DEFLATE, F_CLIENT,
+  TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, TM_WS, F_APP_WANTS_WRITABLE, F_VHOST_BOUND, F_DEFLATE, F_CLIENT,
 } from "./record";
 import { Conn, connAt, roleOf } from "./conn";
 import { Protocol, vhosts, protocolOf } from "./protocol";
 import {
-  maxConns, rxBuf, rxSize, hdrCount, txHighWater, txq, hdrTake, hdrGive, hdrRaw, hdrRawCap, resetRecord,
+  maxConns, rxBuf, rxSize, hdrCount, txConnCap, txq, hdrTake, hdrGive, hdrRaw, hdrRawCap, resetRecord,
   activate, deactivate, activeHead, activeCount,
 } from "./table";
 import * as table from "./table";
-import { txFreeBlocks, txTotalBlocks } from "./txpool";
+import { txFreeBlocks, txTotalBlocks, txFits } from "./txpool";
 import { now, setNow, setTimer, clearTimer, noteDeadline, timersDue, timersLeft } from "./timers";
 import { sendOrQueue, drain, cork, uncork, updatePortWritable, setRxPaused, txPending } from "./output";
 import { logStart, logOn } from "./log";
@@ -111,6 +111,15 @@ export function enterWs(c: Conn): void {
   move(c, ST_WS);
   c.role = ROLE_WS;
   table.statWsOpen++;
+  c.lastRx = now;
+  c.wsMsgStart = now;
+  // liveness (Vhost.wsPingSecs ...): the WebSocket role re-arms it at expiry
+  const vh = unchecked(vhosts[c.vhost]);
+  let first: u32 = 0xffffffff;
+  if (vh.wsPingMs != 0 && vh.wsPingMs < first) first = vh.wsPingMs;
+  if (vh.wsHangupMs != 0 && vh.wsHangupMs < first) first = vh.wsHangupMs;
+  if (vh.wsMessageMs != 0 && vh.wsMessageMs < first) first = vh.wsMessageMs;
+  if (first != 0xffffffff) setTimer(c, TM_WS, first);
 }
 
 /** Our close frame is queued: the peer's answer is awaited TIMEOUT_CLOSE_MS. */
@@ -127,7 +136,7 @@ export function closeAfterFlush(c: Conn): void {
     return;
   }
   move(c, ST_DRAIN_CLOSE);
-  if (c.timer == TM_NONE || c.timer == TM_KEEPALIVE || c.timer == TM_HEAD) setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
+  if (c.timer == TM_NONE || c.timer == TM_KEEPALIVE || c.timer == TM_HEAD || c.timer == TM_WS) setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
   updatePortWritable(c);
 }
 
@@ -181,9 +190,13 @@ export function flush(c: Conn): bool {
   return true;
 }
 
-/** Reading stops while the core has no room for the connection's input. */
+/** Reading stops while the core has no room for the connection's input
+ *  because of the connection itself. A WebSocket waiting for the shared
+ *  pool is not paused: rxSpace() is 0 and the port retries it
+ *  (MOTE_STARVE_RETRY_MS), so no list of waiters is kept. */
 function updateRx(c: Conn): void {
-  setRxPaused(c, spaceFor(c) == 0);
+  const st = c.state;
+  setRxPaused(c, st == ST_WS || st == ST_WS_CLOSING ? txq(c).bytes > txConnCap : spaceFor(c) == 0);
 }
 
 // ---- port events ------------------------------------------------------------------
@@ -278,8 +291,10 @@ export function rxSpace(id: u32): u32 {
     case ST_FREE: return 0;
     case ST_WS: case ST_WS_CLOSING:
       // Backpressure: a peer that sends faster than it reads our answers is
-      // not read from while its queued output is above the high-water mark.
-      return txq(c).bytes > txHighWater ? 0 : rxSize;
+      // not read from while its backlog is over its cap, nor while the pool
+      // could not take one read's answer (./txpool.ts, the reserve).
+      const held = txq(c).bytes;
+      return held > txConnCap || !txFits(held, rxSize) ? 0 : rxSize;
     case ST_DRAIN_CLOSE: return rxSize;
     default: return c.hdr != NONE ? hdrRawCap() - c.hdrFill : 0;
   }
@@ -289,6 +304,7 @@ export function received(id: u32, n: u32): void {
   if (id >= maxConns) return;
   const c = connAt(id);
   table.statRxBytes += n;
+  c.lastRx = now;
   const st = c.state;
   if (st != ST_FREE && st != ST_DRAIN_CLOSE && st != ST_CLIENT_CONNECTING) { // else: discarded
     cork(id);

@@ -152,6 +152,23 @@ export class Vhost {
   iface: string = "";
   /** Set at init: whether other vhosts share this one's listener. */
   shared: bool = false;
+  /** WebSocket liveness of this vhost's connections (either side), in
+   *  seconds (lws retry policy: secs_since_valid_ping and
+   *  secs_since_valid_hangup): with nothing received for wsPingSecs, a ping
+   *  goes out (again every wsPingSecs); with nothing received for
+   *  wsHangupSecs, the connection is closed with 1001; a frame or message
+   *  still incomplete wsMessageSecs after it began is closed with 1008. 0 =
+   *  never; -1 (the default) = the board's (boards/*.json limits
+   *  wsPingSeconds, wsHangupSeconds, wsMessageSeconds: 60, 120, 60), which
+   *  `mote sim --ws-ping/--ws-hangup/--ws-message` change. Set with
+   *  setWsTimeouts() in setup(). */
+  wsPingSecs: i32 = -1;
+  wsHangupSecs: i32 = -1;
+  wsMessageSecs: i32 = -1;
+  /** The above in ms, resolved at init (0: never). */
+  wsPingMs: u32 = 0;
+  wsHangupMs: u32 = 0;
+  wsMessageMs: u32 = 0;
   /** URL prefixes served by the core or by one protocol (src/core/mount.ts). */
   mounts: Mount[] = [];
 
@@ -220,6 +237,15 @@ export class Vhost {
   /** Allow permessage-deflate on this vhost's WebSocket connections. */
   setDeflate(on: bool): Vhost {
     this.deflate = on;
+    return this;
+  }
+
+  /** wsPingSecs, wsHangupSecs and wsMessageSecs at once (seconds; 0 =
+   *  never, -1 = the board's). */
+  setWsTimeouts(pingS: i32, hangupS: i32, messageS: i32): Vhost {
+    this.wsPingSecs = pingS;
+    this.wsHangupSecs = hangupS;
+    this.wsMessageSecs = messageS;
     return this;
   }
 

@@ -49,6 +49,7 @@ export const TM_KEEPALIVE: u8 = 2; // idle between keep-alive requests
 export const TM_CLOSE: u8 = 3; // the peer's close frame, or the queued output before a close
 export const TM_RESPONSE: u8 = 4; // the app to complete its response
 export const TM_CONNECT: u8 = 5; // client: connect and handshake
+export const TM_WS: u8 = 6; // an open WebSocket's next liveness check (ping, hangup, incomplete message)
 
 // ---- WebSocket receive states -------------------------------------------------
 export const WR_HEADER: u8 = 0;
@@ -118,6 +119,8 @@ export class ConnRecord {
   wsMsgLen: u64; // bytes of the current message so far (max message check)
   wsHdr0: u64; // the frame header bytes while it arrives split (up to 14)
   wsHdr1: u64;
+  lastRx: u32; // when bytes last came from the peer (ms; WebSocket liveness)
+  wsMsgStart: u32; // when the frame or message being received began (ms)
 
   // -- receive callback view (isFinalFragment / remainingPacketPayload)
   rxFinal: u8;

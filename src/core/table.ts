@@ -11,7 +11,7 @@
 // limits the layers above consult.
 
 import { ConnRecord, NONE, CTRL_MAX } from "./record";
-import { TxQueue, txPoolInit } from "./txpool";
+import { TxQueue, txPoolInit, txPoolReserve } from "./txpool";
 import { PRE, PIPELINE_QUEUE_MAX } from "./limits";
 
 export let maxConns: u32 = 0;
@@ -30,9 +30,9 @@ let hdrRawOff: u32 = 0;
 let hdrFree: usize = 0; // u32 stack of free header buffer indexes
 let hdrFreeTop: u32 = 0;
 
-/** A WebSocket whose queued output is above this is not read from (see
- *  tableInit). */
-export let txHighWater: u32 = 0;
+/** A WebSocket whose queued output is above this is not read from (uWS
+ *  maxBackpressure; see tableInit). */
+export let txConnCap: u32 = 0;
 /** Pipelined HTTP: queued output above which the next request waits
  *  (PIPELINE_QUEUE_MAX, capped by the pool). */
 export let pipelineQueueMax: u32 = 0;
@@ -59,7 +59,7 @@ export let statWsOpen: u32 = 0;
  *  any protocol; `rawOff`: where the raw bytes start in a header buffer.
  *  Returns the bytes taken. */
 export function tableInit(conns: u32, userSize: u32, rx: u32, hdrs: u32, hdrSize: u32, rawOff: u32,
-                          txBlocks: u32, txBlockBytes: u32, maxMsg: u64, imageStore: bool): usize {
+                          txBlocks: u32, txBlockBytes: u32, txConnBytes: u32, maxMsg: u64, imageStore: bool): usize {
   maxConns = conns;
   rxSize = rx;
   hdrCount = hdrs;
@@ -82,11 +82,19 @@ export function tableInit(conns: u32, userSize: u32, rx: u32, hdrs: u32, hdrSize
   hdrFree = heap.alloc(<usize>hdrCount << 2);
   for (let i = hdrCount; i > 0; i--) hdrGive(i - 1);
   txPoolInit(txBlocks, txBlockBytes);
-  // One connection may queue up to half the pool before we stop reading from
-  // it (one read's answer can overshoot by at most rxSize). Pausing earlier
-  // would deadlock peers that send a whole message before reading the echo
-  // (Autobahn 9.x): the board's pool must hold its largest echoed message.
-  txHighWater = <u32>((<u64>txBlocks * txBlockBytes) >> 1);
+  // The reserve (./txpool.ts): a connection may always hold one read's
+  // answer plus a block (connReserve); the pool keeps a quarter, and at least
+  // two such answers, for connections holding no more than that.
+  const perConn = rxSize + txBlockBytes;
+  const perConnBlocks = (perConn + txBlockBytes - 1) / txBlockBytes;
+  let reserve = txBlocks >> 2;
+  if (reserve < 2 * perConnBlocks) reserve = 2 * perConnBlocks;
+  if (reserve > txBlocks >> 1) reserve = txBlocks >> 1;
+  txPoolReserve(reserve, perConn);
+  // One connection's backlog above which it is not read from (its answers
+  // wait in its own socket): the board's txConnBytes, else a quarter of the
+  // shared part. One read's answer can overshoot it by rxSize.
+  txConnCap = txConnBytes != 0 ? txConnBytes : <u32>((<u64>(txBlocks - reserve) * txBlockBytes) >> 2);
   const sixteenth = <u32>((<u64>txBlocks * txBlockBytes) >> 4);
   pipelineQueueMax = sixteenth < PIPELINE_QUEUE_MAX ? sixteenth : PIPELINE_QUEUE_MAX;
   staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);

@@ -8,6 +8,12 @@
 //
 //   block i: data at base + i * blockBytes; next[i] = following block or NONE
 //   a queue: head block (read from headOff), tail block (filled to tailFill)
+//
+// The reserve. The last reserveBlocks free blocks go only to queues that
+// hold at most connReserve bytes after the append: a few connections with
+// large backlogs can exhaust the shared part, never the reserve, so every
+// other connection can still queue one read's answer and make progress
+// (dispatch.ts reads a WebSocket only when txFits() its answer).
 
 import { NONE } from "./record";
 
@@ -17,6 +23,8 @@ let count: u32 = 0;
 let next: usize = 0; // u32[count]
 let freeHead: u32 = NONE;
 let freeCount: u32 = 0;
+let reserveBlocks: u32 = 0;
+let connReserve: u32 = 0;
 
 export function txPoolInit(nBlocks: u32, bytes: u32): void {
   count = nBlocks;
@@ -29,6 +37,20 @@ export function txPoolInit(nBlocks: u32, bytes: u32): void {
     freeHead = i - 1;
   }
   freeCount = nBlocks;
+}
+
+/** Keeps `blocks` for queues holding at most `perConn` bytes (start-up). */
+export function txPoolReserve(blocks: u32, perConn: u32): void {
+  reserveBlocks = blocks;
+  connReserve = perConn;
+}
+
+/** Whether a queue holding `held` bytes may append `len` more (conservative:
+ *  room left in its tail block is not counted). */
+export function txFits(held: u32, len: u32): bool {
+  const need = (len + blockBytes - 1) / blockBytes;
+  const floor = held + len > connReserve ? reserveBlocks : 0;
+  return need + floor <= freeCount;
 }
 
 export function txFreeBlocks(): u32 {
@@ -82,7 +104,8 @@ export class TxQueue {
     let room: u32 = this.tail == NONE ? 0 : blockBytes - this.tailFill;
     if (len > room) {
       const need = (len - room + blockBytes - 1) / blockBytes;
-      if (need > freeCount) return false;
+      const floor = this.bytes + len > connReserve ? reserveBlocks : 0; // see "The reserve"
+      if (need + floor > freeCount) return false;
     }
     let left = len;
     while (left > 0) {

@@ -9,10 +9,11 @@ import { random_fill } from "../abi/imports";
 import { logStart, logOn } from "../core/log";
 import {
   ST_WS, ST_WS_CLOSING, ST_FREE, ROLE_WS, WR_HEADER, WR_PAYLOAD, WR_CONTROL, WR_IGNORE, F_APP_WANTS_WRITABLE,
-  F_CLOSE_SENT, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_DEFLATE, F_RX_COMPRESSED, F_CLIENT,
+  F_CLOSE_SENT, F_TX_FRAG_OPEN, F_RX_MSG_OPEN, F_DEFLATE, F_RX_COMPRESSED, F_CLIENT, TM_WS,
 } from "../core/record";
 import { Conn, Role, setRole, WRITE_TEXT, WRITE_BINARY, WRITE_CONTINUATION } from "../core/conn";
-import { protocolOf } from "../core/protocol";
+import { protocolOf, vhosts } from "../core/protocol";
+import { now, setTimer } from "../core/timers";
 import { ctrlBuf, maxMessage, rxBuf } from "../core/table";
 import * as table from "../core/table";
 import { send, closeConn, closeAfterFlush, enterWsClosing } from "../core/dispatch";
@@ -36,6 +37,9 @@ class WsRole extends Role {
   }
   write(c: Conn, buf: usize, len: u32, kind: u32, fin: bool, pre: bool): i32 {
     return pre ? wsWrite(c, buf, len, kind, fin) : wsWriteNoPre(c, buf, len, kind, fin);
+  }
+  timeout(c: Conn, kind: u8): bool {
+    return kind == TM_WS && c.state == ST_WS ? liveness(c) : false;
   }
 }
 
@@ -79,6 +83,9 @@ export function wsRx(c: Conn, p: usize, n: u32): void {
   while (n > 0) {
     const st = c.wsRx;
     if (st == WR_HEADER) {
+      // a frame that opens a message (or a control frame between messages)
+      // starts the incomplete-message clock (liveness)
+      if (c.wsHdrFill == 0 && (c.flags & F_RX_MSG_OPEN) == 0) c.wsMsgStart = now;
       let h: usize;
       if (c.wsHdrFill == 0 && n >= 2 && n >= headerNeed(load<u8>(p + 1))) {
         // whole header in the buffer: parse it where it is
@@ -353,6 +360,47 @@ export function startClose(c: Conn, code: u16): void {
 
 export function wsShutdown(c: Conn): void {
   startClose(c, CLOSE_GOING_AWAY);
+}
+
+// ---- liveness ------------------------------------------------------------------------
+//
+// One timer per connection (TM_WS), re-armed lazily: reads only stamp
+// c.lastRx (and a new frame c.wsMsgStart); when the timer fires, the
+// deadlines are worked out from the stamps and the vhost's settings
+// (Vhost.wsPingSecs, wsHangupSecs, wsMessageSecs).
+
+/** A frame or message from the peer is under way. */
+@inline function rxIncomplete(c: Conn): bool {
+  return (c.flags & F_RX_MSG_OPEN) != 0 || c.wsRx != WR_HEADER || c.wsHdrFill != 0;
+}
+
+function liveness(c: Conn): bool {
+  const vh = unchecked(vhosts[c.vhost]);
+  const idle = now - c.lastRx;
+  const partial = vh.wsMessageMs != 0 && rxIncomplete(c);
+  if (partial && now - c.wsMsgStart >= vh.wsMessageMs) {
+    fail(c, CLOSE_POLICY, "frame or message incomplete after its time limit");
+    return true;
+  }
+  if (vh.wsHangupMs != 0 && idle >= vh.wsHangupMs) {
+    if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(c.id).s(": nothing received for ").u(idle).s(" ms, closing with 1001").end();
+    startClose(c, CLOSE_GOING_AWAY); // the peer's close is still read (ST_WS_CLOSING)
+    return true;
+  }
+  let next: u32 = 0xffffffff;
+  if (vh.wsPingMs != 0) {
+    if (idle >= vh.wsPingMs) {
+      if (!sendFrame(c, OP_PING, ctl, 0)) return true; // dropped: nothing left to time
+      next = vh.wsPingMs; // another ping if this one is not answered either
+    } else next = vh.wsPingMs - idle;
+  }
+  if (vh.wsHangupMs != 0 && vh.wsHangupMs - idle < next) next = vh.wsHangupMs - idle;
+  if (partial) {
+    const left = vh.wsMessageMs - (now - c.wsMsgStart);
+    if (left < next) next = left;
+  }
+  if (next != 0xffffffff) setTimer(c, TM_WS, next);
+  return true;
 }
 
 // ---- send ----------------------------------------------------------------------------

@@ -320,3 +320,129 @@ describe("writing", () => {
     expect(p2 - p1).toBe(probe);
   });
 });
+
+describe("liveness (Vhost.wsPingSecs, wsHangupSecs, wsMessageSecs; board defaults via LIM_WS_*)", () => {
+  beforeEach(async () => {
+    h = await testHost({ wsPing: 1, wsHangup: 3, wsMessage: 2 });
+  });
+  const ops = (c: FakeConn) => frames(c).map((f) => f.opcode);
+
+  test("a silent WebSocket is pinged every wsPing, closed with 1001 after wsHangup, dropped when it does not answer", () => {
+    const c = open();
+    h.tick(999);
+    expect(ops(c)).toEqual([]);
+    h.tick(1);
+    expect(ops(c)).toEqual([9]);
+    h.tick(1000);
+    expect(ops(c)).toEqual([9]);
+    h.tick(1000);
+    const fs = frames(c);
+    expect(fs.length).toBe(1);
+    expect(closeCode(fs[0])).toBe(1001);
+    expect(c.closed).toBe(false); // waits for the peer's close
+    h.tick(5000);
+    expect(c.closed).toBe("abort");
+  });
+
+  test("a peer that answers the pings stays open, and its messages are served", () => {
+    const c = open();
+    for (let s = 0; s < 20; s++) {
+      h.tick(1000);
+      for (const f of frames(c)) expect(f.opcode).toBe(9);
+      h.feed(c, clientFrame(10, ""));
+    }
+    h.feed(c, clientFrame(1, "still here"));
+    expect(frames(c).map((f) => f.payload.toString())).toEqual(["still here"]);
+    expect(c.closed).toBe(false);
+  });
+
+  test("a frame that declares more than it sends is closed with 1008 after wsMessage, though bytes trickle in", () => {
+    const c = open();
+    const f = clientFrame(2, Buffer.alloc(100, 7));
+    h.feed(c, f.subarray(0, 16));
+    let sent = 16;
+    for (let t = 0; t < 1900; t += 100) {
+      h.tick(100);
+      h.feed(c, f.subarray(sent, sent + 1));
+      sent++;
+      expect(ops(c).filter((o) => o === 8)).toEqual([]); // the echo streams what came; no close
+    }
+    h.tick(100);
+    const fs = frames(c).filter((x) => x.opcode === 8);
+    expect(fs.length).toBe(1);
+    expect(closeCode(fs[0])).toBe(1008);
+  });
+
+  test("an unfinished fragmented message is closed with 1008 after wsMessage, though the peer answers pings", () => {
+    const c = open();
+    h.feed(c, clientFrame(1, "part one", false));
+    expect(frames(c).length).toBe(1); // echoed as it came
+    for (let t = 0; t < 4; t++) {
+      h.tick(500);
+      h.feed(c, clientFrame(10, ""));
+    }
+    const fs = frames(c).filter((x) => x.opcode !== 9);
+    expect(fs.length).toBe(1);
+    expect(closeCode(fs[0])).toBe(1008);
+  });
+
+  test("messages that complete reset the message clock", () => {
+    const c = open();
+    for (let t = 0; t < 10; t++) {
+      h.tick(900);
+      h.feed(c, clientFrame(1, `m${t}`));
+      expect(frames(c).map((f) => f.payload.toString())).toEqual([`m${t}`]);
+    }
+    expect(c.closed).toBe(false);
+  });
+
+  test("0 turns each off", async () => {
+    h = await testHost({ wsPing: 0, wsHangup: 0, wsMessage: 0 });
+    const c = open();
+    h.feed(c, clientFrame(2, Buffer.alloc(100, 7)).subarray(0, 20));
+    c.take(); // the echo of what came
+    for (let i = 0; i < 100; i++) h.tick(10000);
+    expect(ops(c)).toEqual([]); // no ping, no close
+    expect(c.closed).toBe(false);
+  });
+});
+
+describe("output fairness (the tx pool's reserve, one connection's cap)", () => {
+  // 64 blocks of 1 KiB, rx 4 KiB: the reserve keeps 16 blocks; the cap is a
+  // quarter of the other 48 KiB
+  test("two peers that never read cannot starve a third: it echoes 1 MiB while they hold their backlog", () => {
+    const hogs = [open(), open()];
+    const chunk = clientFrame(2, Buffer.alloc(4000, 1));
+    for (const g of hogs) {
+      g.sendWindow = 0; // never reads
+      let fed = 0;
+      for (let i = 0; i < 200; i++) fed += h.feed(g, chunk);
+      expect(fed).toBeLessThan(200 * chunk.length); // reading stopped: its own cap
+      g.take();
+    }
+    const v = open();
+    const payload = crypto.randomBytes(1 << 20);
+    let got = Buffer.alloc(0);
+    v.sendWindow = 0;
+    for (let off = 0; off < payload.length; off += 3000) {
+      const piece = clientFrame(2, payload.subarray(off, off + 3000));
+      let at = 0;
+      for (let round = 0; at < piece.length; round++) {
+        expect(round).toBeLessThan(100);
+        at += h.feed(v, piece.subarray(at));
+        v.sendWindow = 4096; // the victim reads 4 KiB per round
+        h.pump();
+        v.sendWindow = 0;
+        got = Buffer.concat([got, v.take()]);
+      }
+    }
+    v.sendWindow = Infinity;
+    h.pump();
+    got = Buffer.concat([got, v.take()]);
+    expect(v.closed).toBe(false);
+    const { frames: fs, rest } = parseFrames(got);
+    expect(rest.length).toBe(0);
+    expect(Buffer.concat(fs.map((f) => f.payload)).equals(payload)).toBe(true);
+    for (const g of hogs) expect(g.closed).toBe(false); // nobody was dropped
+  });
+});

@@ -20,6 +20,12 @@ export interface Limits {
   kaTime?: number;
   kaProbes?: number;
   kaInterval?: number;
+  /** LIM_TX_CONN_BYTES: one connection's output cap (0: the core's default). */
+  txConnBytes?: number;
+  /** LIM_WS_*: WebSocket ping / hangup / message timeouts, seconds (0: never). */
+  wsPing?: number;
+  wsHangup?: number;
+  wsMessage?: number;
   /** LIM_PORT: the default vhost's port from the command line (0: its own; C.PORT_ANY). */
   port?: number;
   /** INIT_DEFLATE: the host offers its DEFLATE codec (HostCodec) to the core. */
@@ -321,6 +327,10 @@ export class Host {
     put(C.LIM_KA_TIME, l.kaTime ?? 0);
     put(C.LIM_KA_PROBES, l.kaProbes ?? 0);
     put(C.LIM_KA_INTERVAL, l.kaInterval ?? 0);
+    put(C.LIM_TX_CONN_BYTES, l.txConnBytes ?? 0);
+    put(C.LIM_WS_PING_S, l.wsPing ?? 0);
+    put(C.LIM_WS_HANGUP_S, l.wsHangup ?? 0);
+    put(C.LIM_WS_MESSAGE_S, l.wsMessage ?? 0);
     const r = this.ex.mote_init(this.now);
     if (r !== 0) throw new Error(`mote_init failed: ${JSON.stringify(this.logs)}`);
   }
