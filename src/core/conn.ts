@@ -41,6 +41,12 @@ export class Role {
   shutdown(c: Conn): bool { return false; }
   /** The port could not connect (a client): errno or CONNECT_ERR_*. */
   connectFailed(c: Conn, reason: u32): void {}
+  /** Header buffers are scarce (connections wait for one): how much c,
+   *  which holds one, deserves to lose it (0: not at all; the highest is
+   *  closed first). */
+  holdScore(c: Conn): u32 { return 0; }
+  /** Close c, a slow holder by holdScore, with the answer its role gives. */
+  evict(c: Conn): void {}
 
   // ---- the app's calls
   /** write()/writeFrom(): `pre`: PRE writable bytes precede buf. */

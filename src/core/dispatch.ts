@@ -32,7 +32,8 @@ import { sock_send, sock_close, z_close } from "../abi/imports";
 import {
   NONE, ST_FREE, ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_WS, ST_WS_CLOSING, ST_DRAIN_CLOSE,
   ST_CLIENT_CONNECTING, ST_CLIENT_HANDSHAKE, ROLE_NONE, ROLE_HTTP, ROLE_WS, ROLE_CLIENT, TM_NONE, TM_HEAD,
-  TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, TM_WS, F_APP_WANTS_WRITABLE, F_VHOST_BOUND, F_DEFLATE, F_CLIENT,
+  TM_KEEPALIVE, TM_CLOSE, TM_RESPONSE, TM_WS, TM_HDR_WAIT, TM_BODY, F_APP_WANTS_WRITABLE, F_VHOST_BOUND, F_DEFLATE,
+  F_CLIENT, F_HDR_WAIT,
 } from "./record";
 import { Conn, connAt, roleOf } from "./conn";
 import { Protocol, vhosts, protocolOf } from "./protocol";
@@ -45,7 +46,9 @@ import { txFreeBlocks, txTotalBlocks, txFits } from "./txpool";
 import { now, setNow, setTimer, clearTimer, noteDeadline, timersDue, timersLeft } from "./timers";
 import { sendOrQueue, drain, cork, uncork, updatePortWritable, setRxPaused, txPending } from "./output";
 import { logStart, logOn } from "./log";
-import { TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_CLOSE_MS, TIMEOUT_RESPONSE_MS } from "./limits";
+import {
+  TIMEOUT_HEAD_MS, TIMEOUT_KEEPALIVE_MS, TIMEOUT_CLOSE_MS, TIMEOUT_RESPONSE_MS, BODY_GRACE_MS, HDR_WAIT_CHECK_MS,
+} from "./limits";
 import { putAscii } from "../util/bytes";
 
 // ---- transitions -------------------------------------------------------------
@@ -88,18 +91,23 @@ export function enterClientConnecting(c: Conn, h: u32, vh: i32, proto: i32): voi
  *  answers; either within TIMEOUT_RESPONSE_MS. */
 export function enterHttpRequest(c: Conn, hasBody: bool): void {
   move(c, hasBody ? ST_HTTP_BODY : ST_HTTP_RESPOND);
-  setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS);
+  c.startedAt = now;
+  // the body: its minimum rate (the HTTP role's TM_BODY), within the same bound
+  if (hasBody) setTimer(c, TM_BODY, BODY_GRACE_MS);
+  else setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS);
 }
 
-/** The request body has been read. */
+/** The request body has been read (or abandoned after the answer began). */
 export function enterHttpRespond(c: Conn): void {
   move(c, ST_HTTP_RESPOND);
+  if (c.timer == TM_BODY) setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS - (now - c.startedAt));
 }
 
 /** Keep-alive: the response is complete; the next request's head is read
  *  (`pipelined`: some of it is here already). */
 export function enterHttpHead(c: Conn, pipelined: bool): void {
   move(c, ST_HTTP_HEAD);
+  c.startedAt = now;
   if (pipelined) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
   else setTimer(c, TM_KEEPALIVE, TIMEOUT_KEEPALIVE_MS);
 }
@@ -112,7 +120,7 @@ export function enterWs(c: Conn): void {
   c.role = ROLE_WS;
   table.statWsOpen++;
   c.lastRx = now;
-  c.wsMsgStart = now;
+  c.startedAt = now;
   // liveness (Vhost.wsPingSecs ...): the WebSocket role re-arms it at expiry
   const vh = unchecked(vhosts[c.vhost]);
   let first: u32 = 0xffffffff;
@@ -156,10 +164,8 @@ function release(c: Conn): void {
   protocolOf(c).wsiDestroy(c);
   if ((c.flags & F_DEFLATE) != 0) z_close(c.id); // the port's codec state (RFC 7692)
   txq(c).clear();
-  if (c.hdr != NONE) {
-    hdrGive(c.hdr);
-    c.hdr = NONE;
-  }
+  if ((c.flags & F_HDR_WAIT) != 0) unwait(c);
+  releaseHeaderBuffer(c);
   c.timer = TM_NONE;
   c.flags = 0;
   c.role = ROLE_NONE;
@@ -227,15 +233,6 @@ export function accepted(listener: u32, id: u32, tlsVhost: u32): i32 {
     }
   }
   const h = hdrTake();
-  if (h == NONE) {
-    // Every header buffer is busy with a connection in its HTTP phase: answer
-    // 503 from static memory and close (lws instead parks the connection).
-    table.statRefused++;
-    logStart(LOG_WARN).s("conn ").u(id).s(": all ").u(hdrCount).s(" header buffers busy, answering 503").end();
-    sendStatic503(id);
-    sock_close(id, CLOSE_GRACEFUL);
-    return ACCEPT_OK;
-  }
   table.statAccepted++;
   resetRecord(c, h);
   c.vhost = <u8>vh;
@@ -243,9 +240,121 @@ export function accepted(listener: u32, id: u32, tlsVhost: u32): i32 {
   c.role = ROLE_HTTP;
   move(c, ST_HTTP_HEAD);
   activate(c);
-  setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
-  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": accepted").end();
+  c.startedAt = now;
+  if (h != NONE) {
+    setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": accepted").end();
+    return ACCEPT_OK;
+  }
+  // Every header buffer is busy: the connection waits for one, not read
+  // from (lws's ah wait list), and a slow holder may lose its own to it.
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(id).s(": accepted; waits for a header buffer (")
+    .u(hdrWaiting + 1).s(" waiting)").end();
+  c.flags |= F_HDR_WAIT;
+  c.waitNext = NONE;
+  if (waitTail == NONE) waitHead = id;
+  else connAt(waitTail).waitNext = id;
+  waitTail = id;
+  hdrWaiting++;
+  setTimer(c, TM_HDR_WAIT, HDR_WAIT_CHECK_MS);
+  updateRx(c);
+  reclaimHeaderBuffers();
   return ACCEPT_OK;
+}
+
+// ---- header buffers: the wait list ----------------------------------------------------
+
+let waitHead: u32 = NONE;
+let waitTail: u32 = NONE;
+let hdrWaiting: u32 = 0;
+let reclaimedAt: u32 = 0;
+
+/** c gives its header buffer up (closing, or its WebSocket is open): to the
+ *  connection that has waited longest for one, else back to the pool. */
+export function releaseHeaderBuffer(c: Conn): void {
+  const h = c.hdr;
+  if (h == NONE) return;
+  c.hdr = NONE;
+  c.hdrFill = 0;
+  c.headLen = 0;
+  if (waitHead == NONE) {
+    hdrGive(h);
+    return;
+  }
+  const w = connAt(waitHead);
+  unwait(w);
+  w.hdr = h;
+  w.hdrFill = 0;
+  w.headLen = 0;
+  w.scanFrom = 0;
+  w.startedAt = now;
+  setTimer(w, TM_HEAD, TIMEOUT_HEAD_MS);
+  if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(w.id).s(": got a header buffer").end();
+  updateRx(w); // reading resumes: its request is in its socket
+}
+
+/** Takes c out of the wait list. */
+function unwait(c: Conn): void {
+  c.flags &= ~F_HDR_WAIT;
+  hdrWaiting--;
+  let prev: u32 = NONE;
+  let i = waitHead;
+  while (i != NONE && i != c.id) {
+    prev = i;
+    i = connAt(i).waitNext;
+  }
+  if (i == NONE) return;
+  if (prev == NONE) waitHead = c.waitNext;
+  else connAt(prev).waitNext = c.waitNext;
+  if (waitTail == c.id) waitTail = prev;
+  c.waitNext = NONE;
+}
+
+/** While connections wait for a header buffer, the holders that deserve
+ *  to lose theirs (Role.holdScore: slow heads and bodies, idle keep-alive)
+ *  are closed, worst first, one per waiter. Once per ms at most: it walks
+ *  the table. */
+function reclaimHeaderBuffers(): void {
+  if (hdrWaiting == 0 || reclaimedAt == now) return;
+  reclaimedAt = now;
+  let rounds = hdrWaiting;
+  while (rounds-- > 0 && hdrWaiting > 0) {
+    let worst: u32 = NONE;
+    let worstScore: u32 = 0;
+    let i = activeHead;
+    while (i != NONE) {
+      const c = connAt(i);
+      if (c.hdr != NONE) {
+        const s = roleOf(c).holdScore(c);
+        if (s > worstScore) {
+          worstScore = s;
+          worst = i;
+        }
+      }
+      i = c.nextActive;
+    }
+    if (worst == NONE) return;
+    const v = connAt(worst);
+    if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(worst).s(": slow to use its header buffer while ")
+      .u(hdrWaiting).s(" wait; closing it").end();
+    roleOf(v).evict(v);
+    if (v.state != ST_FREE && v.hdr != NONE && v.state != ST_DRAIN_CLOSE) closeConn(v, CLOSE_ABORT); // evict() must free it
+  }
+}
+
+/** TM_HDR_WAIT: a waiter's periodic check; after TIMEOUT_HEAD_MS of waiting
+ *  it gets 503 from static memory and is closed. */
+function waitExpired(c: Conn): void {
+  if (now - c.startedAt >= TIMEOUT_HEAD_MS) {
+    table.statRefused++;
+    logStart(LOG_WARN).s("conn ").u(c.id).s(": waited ").u(now - c.startedAt).s(" ms for one of ").u(hdrCount)
+      .s(" header buffers, answering 503").end();
+    sendStatic503(c.id);
+    closeConn(c, CLOSE_GRACEFUL);
+    return;
+  }
+  setTimer(c, TM_HDR_WAIT, HDR_WAIT_CHECK_MS);
+  reclaimHeaderBuffers();
 }
 
 /** A client connection is up: its request (queued) goes out. */
@@ -386,7 +495,8 @@ function expire(c: Conn): void {
   const kind = c.timer;
   c.timer = TM_NONE;
   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": timeout (").u(kind).s(")").end();
-  if (!roleOf(c).timeout(c, kind)) closeConn(c, CLOSE_ABORT);
+  if (kind == TM_HDR_WAIT) waitExpired(c);
+  else if (!roleOf(c).timeout(c, kind)) closeConn(c, CLOSE_ABORT);
 }
 
 export function shutdown(): u32 {

@@ -23,6 +23,29 @@ export const MAX_BODY: u64 = 1 << 20;
  *  nginx client_header_timeout 60 s). */
 export const TIMEOUT_HEAD_MS: u32 = 10000;
 
+/** The head's minimum rate: a head arriving in pieces gets TIMEOUT_HEAD_MS
+ *  plus 1 s per HEAD_MIN_RATE bytes received, at most TIMEOUT_HEAD_MAX_MS
+ *  (Apache mod_reqtimeout header=20-40,MinRate=500). Over it: 408. */
+export const HEAD_MIN_RATE: u32 = 500;
+export const TIMEOUT_HEAD_MAX_MS: u32 = 20000;
+
+/** The body's minimum rate: after BODY_GRACE_MS, at least BODY_MIN_RATE
+ *  bytes per second on average since the head, and all of it within
+ *  TIMEOUT_RESPONSE_MS (mod_reqtimeout body=20,MinRate=500). Over: 408. */
+export const BODY_GRACE_MS: u32 = 10000;
+export const BODY_MIN_RATE: u32 = 500;
+
+/** When connections wait for a header buffer (every one busy), a holder
+ *  whose head has been arriving this long, or that is idle between
+ *  keep-alive requests this long, or whose body is under BODY_MIN_RATE
+ *  after this long, is closed (408, or silently when it sent nothing) and
+ *  its buffer goes to the longest waiter: lws's ah wait list with nginx's
+ *  and mod_reqtimeout's rates, so a slowloris holds a buffer seconds, not
+ *  the head timeout. Waiters are checked every HDR_WAIT_CHECK_MS and get
+ *  503 after TIMEOUT_HEAD_MS of waiting. */
+export const SCARCE_GRACE_MS: u32 = 2000;
+export const HDR_WAIT_CHECK_MS: u32 = 250;
+
 /** Idle keep-alive connection with no request in progress (lws keepalive
  *  timeout 5 s; nginx keepalive_timeout 75 s). */
 export const TIMEOUT_KEEPALIVE_MS: u32 = 5000;

@@ -50,6 +50,8 @@ export const TM_CLOSE: u8 = 3; // the peer's close frame, or the queued output b
 export const TM_RESPONSE: u8 = 4; // the app to complete its response
 export const TM_CONNECT: u8 = 5; // client: connect and handshake
 export const TM_WS: u8 = 6; // an open WebSocket's next liveness check (ping, hangup, incomplete message)
+export const TM_HDR_WAIT: u8 = 7; // waiting for a header buffer: the next check for a slow holder to close
+export const TM_BODY: u8 = 8; // the request body's minimum rate
 
 // ---- WebSocket receive states -------------------------------------------------
 export const WR_HEADER: u8 = 0;
@@ -74,6 +76,7 @@ export const F_RX_MSG_OPEN: u32 = 1 << 12; // the peer is sending a fragmented m
 export const F_DEFLATE: u32 = 1 << 13; // permessage-deflate negotiated: the port's codec is open (z_open)
 export const F_RX_COMPRESSED: u32 = 1 << 14; // the message being received had RSV1 on its first frame
 export const F_CLIENT: u32 = 1 << 15; // this side opened it (connectClient): frames sent masked, masked frames refused
+export const F_HDR_WAIT: u32 = 1 << 16; // accepted while every header buffer was busy: in the wait list, not read from
 
 @unmanaged
 export class ConnRecord {
@@ -120,7 +123,8 @@ export class ConnRecord {
   wsHdr0: u64; // the frame header bytes while it arrives split (up to 14)
   wsHdr1: u64;
   lastRx: u32; // when bytes last came from the peer (ms; WebSocket liveness)
-  wsMsgStart: u32; // when the frame or message being received began (ms)
+  startedAt: u32; // when the current input began (ms): the request head, its body, or a WebSocket frame or message
+  waitNext: u32; // the next connection waiting for a header buffer (F_HDR_WAIT), or NONE
 
   // -- receive callback view (isFinalFragment / remainingPacketPayload)
   rxFinal: u8;

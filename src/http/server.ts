@@ -9,16 +9,19 @@ import { LOG_INFO, LOG_NOTICE, CLOSE_GRACEFUL, CLOSE_ABORT } from "../abi/consta
 import { logStart, logOn } from "../core/log";
 import { putAscii, bytesEqualAscii } from "../util/bytes";
 import {
-  ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ROLE_HTTP, TM_HEAD, TM_KEEPALIVE, F_KEEPALIVE,
+  ST_HTTP_HEAD, ST_HTTP_BODY, ST_HTTP_RESPOND, ST_FREE, ROLE_HTTP, TM_HEAD, TM_KEEPALIVE, TM_BODY, F_KEEPALIVE,
   F_HEAD_REQUEST, F_RESP_HEADERS_SENT, F_RESP_DONE, F_APP_WANTS_WRITABLE, F_BUILTIN_IMAGE, F_MOUNT, F_VHOST_BOUND,
 } from "../core/record";
 import { Conn, Role, setRole, WRITE_HTTP, WRITE_HTTP_FINAL } from "../core/conn";
 import { Protocol, vhosts } from "../core/protocol";
 import { findMount, MOUNT_CALLBACK } from "../core/mount";
 import { imageStoreOn, userData, userDataBytes, txq, pipelineQueueMax } from "../core/table";
-import { setTimer, clearTimer } from "../core/timers";
+import { setTimer, clearTimer, now } from "../core/timers";
 import { send, flush, closeConn, closeAfterFlush, enterHttpRequest, enterHttpRespond, enterHttpHead } from "../core/dispatch";
-import { MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS } from "../core/limits";
+import {
+  MAX_HEADERS, MAX_REQUEST_LINE, MAX_BODY, TIMEOUT_HEAD_MS, TIMEOUT_HEAD_MAX_MS, HEAD_MIN_RATE, BODY_GRACE_MS,
+  BODY_MIN_RATE, TIMEOUT_RESPONSE_MS, SCARCE_GRACE_MS,
+} from "../core/limits";
 import { MessageHead, scanHeadEnd, parseRequestHead, METHOD_HEAD, METHOD_CONNECT, FORM_ASTERISK } from "./head";
 import { chunkedReset, chunkedDecode } from "./chunked";
 import { headOf, decOf, tableOf, rawOf, rawCap, freePtr, freeSpace, installHeadView } from "./hdrbuf";
@@ -46,6 +49,69 @@ class HttpRole extends Role {
   error(c: Conn, status: u32): i32 { return httpAppError(c, status); }
   complete(c: Conn): void { completeResponse(c); }
   serveFile(c: Conn): i32 { return serveLinkedFile(c); }
+  timeout(c: Conn, kind: u8): bool {
+    if (kind == TM_HEAD && c.state == ST_HTTP_HEAD) return headTimeout(c);
+    if (kind == TM_BODY && c.state == ST_HTTP_BODY) return bodyTimeout(c);
+    return false; // keep-alive idle, the response: closed
+  }
+  holdScore(c: Conn): u32 { return slowHolder(c); }
+  evict(c: Conn): void {
+    if (c.state == ST_HTTP_BODY) bodyFail(c, 408);
+    else if (c.hdrFill > 0) httpFail(c, 408);
+    else closeConn(c, CLOSE_GRACEFUL); // it has sent nothing: no answer owed
+  }
+}
+
+// ---- time limits (src/core/limits.ts) ------------------------------------------------
+
+/** TM_HEAD: the head's minimum rate. Nothing received: closed; a head
+ *  arriving steadily has more time, up to TIMEOUT_HEAD_MAX_MS; else 408. */
+function headTimeout(c: Conn): bool {
+  if (c.hdrFill == 0) return false;
+  let allowed = TIMEOUT_HEAD_MS + <u32>((<u64>c.hdrFill * 1000) / HEAD_MIN_RATE);
+  if (allowed > TIMEOUT_HEAD_MAX_MS) allowed = TIMEOUT_HEAD_MAX_MS;
+  const age = now - c.startedAt;
+  if (age < allowed) {
+    setTimer(c, TM_HEAD, allowed - age);
+    return true;
+  }
+  httpFail(c, 408);
+  return true;
+}
+
+/** TM_BODY: after BODY_GRACE_MS the body must have come at BODY_MIN_RATE
+ *  on average, and all of it within TIMEOUT_RESPONSE_MS; else 408. */
+function bodyTimeout(c: Conn): bool {
+  const age = now - c.startedAt;
+  const need = age > BODY_GRACE_MS ? (<u64>(age - BODY_GRACE_MS) * BODY_MIN_RATE) / 1000 : 0;
+  if (age >= TIMEOUT_RESPONSE_MS || c.bodyTotal < need) {
+    if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": request body too slow (").u(c.bodyTotal).s(" B in ")
+      .u(age).s(" ms)").end();
+    bodyFail(c, 408);
+    return true;
+  }
+  // next look: when the bytes so far stop being enough, or the bound
+  const enoughUntil = <u64>BODY_GRACE_MS + (c.bodyTotal * 1000) / BODY_MIN_RATE;
+  let next: u32 = enoughUntil > <u64>TIMEOUT_RESPONSE_MS ? TIMEOUT_RESPONSE_MS - age : <u32>enoughUntil - age;
+  if (next < 100) next = 100;
+  setTimer(c, TM_BODY, next);
+  return true;
+}
+
+/** Role.holdScore: while header buffers are scarce, a connection idle
+ *  between keep-alive requests (or that sent nothing) for SCARCE_GRACE_MS
+ *  loses its buffer first, then the oldest head still arriving after that
+ *  long, then a body under its minimum rate; the older, the sooner. */
+function slowHolder(c: Conn): u32 {
+  const age = now - c.startedAt;
+  if (age < SCARCE_GRACE_MS) return 0;
+  const older: u32 = age > 0x0fffffff ? 0x0fffffff : age;
+  if (c.state == ST_HTTP_HEAD) return (c.hdrFill == 0 ? 0x30000000 : 0x20000000) + older;
+  if (c.state == ST_HTTP_BODY) {
+    const need = (<u64>(age - SCARCE_GRACE_MS) * BODY_MIN_RATE) / 1000;
+    if (c.bodyTotal < need) return 0x10000000 + older;
+  }
+  return 0;
 }
 
 /** Installs the HTTP role and Conn's head accessors (start-up). */
@@ -67,7 +133,10 @@ export function httpHandlerOf(c: Conn): Protocol {
 
 function httpRx(c: Conn, n: u32): void {
   c.hdrFill += n;
-  if (c.state == ST_HTTP_HEAD && c.timer == TM_KEEPALIVE) setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+  if (c.state == ST_HTTP_HEAD && c.timer == TM_KEEPALIVE) {
+    c.startedAt = now; // the next request's head begins
+    setTimer(c, TM_HEAD, TIMEOUT_HEAD_MS);
+  }
   httpProcess(c);
 }
 

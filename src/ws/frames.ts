@@ -85,7 +85,7 @@ export function wsRx(c: Conn, p: usize, n: u32): void {
     if (st == WR_HEADER) {
       // a frame that opens a message (or a control frame between messages)
       // starts the incomplete-message clock (liveness)
-      if (c.wsHdrFill == 0 && (c.flags & F_RX_MSG_OPEN) == 0) c.wsMsgStart = now;
+      if (c.wsHdrFill == 0 && (c.flags & F_RX_MSG_OPEN) == 0) c.startedAt = now;
       let h: usize;
       if (c.wsHdrFill == 0 && n >= 2 && n >= headerNeed(load<u8>(p + 1))) {
         // whole header in the buffer: parse it where it is
@@ -365,7 +365,7 @@ export function wsShutdown(c: Conn): void {
 // ---- liveness ------------------------------------------------------------------------
 //
 // One timer per connection (TM_WS), re-armed lazily: reads only stamp
-// c.lastRx (and a new frame c.wsMsgStart); when the timer fires, the
+// c.lastRx (and a new frame c.startedAt); when the timer fires, the
 // deadlines are worked out from the stamps and the vhost's settings
 // (Vhost.wsPingSecs, wsHangupSecs, wsMessageSecs).
 
@@ -378,7 +378,7 @@ function liveness(c: Conn): bool {
   const vh = unchecked(vhosts[c.vhost]);
   const idle = now - c.lastRx;
   const partial = vh.wsMessageMs != 0 && rxIncomplete(c);
-  if (partial && now - c.wsMsgStart >= vh.wsMessageMs) {
+  if (partial && now - c.startedAt >= vh.wsMessageMs) {
     fail(c, CLOSE_POLICY, "frame or message incomplete after its time limit");
     return true;
   }
@@ -396,7 +396,7 @@ function liveness(c: Conn): bool {
   }
   if (vh.wsHangupMs != 0 && vh.wsHangupMs - idle < next) next = vh.wsHangupMs - idle;
   if (partial) {
-    const left = vh.wsMessageMs - (now - c.wsMsgStart);
+    const left = vh.wsMessageMs - (now - c.startedAt);
     if (left < next) next = left;
   }
   if (next != 0xffffffff) setTimer(c, TM_WS, next);

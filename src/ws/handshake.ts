@@ -9,8 +9,7 @@ import { putAscii } from "../util/bytes";
 import { NONE, ST_FREE, ST_WS, ST_WS_CLOSING, WR_HEADER, F_CLIENT } from "../core/record";
 import { Conn } from "../core/conn";
 import { protocolOf } from "../core/protocol";
-import { hdrGive } from "../core/table";
-import { send, enterWs } from "../core/dispatch";
+import { send, enterWs, releaseHeaderBuffer } from "../core/dispatch";
 import { MessageHead, METHOD_GET } from "../http/head";
 import {
   isOws, NAME_SEC_WEBSOCKET_VERSION, NAME_SEC_WEBSOCKET_VERSION_LEN, NAME_SEC_WEBSOCKET_KEY, NAME_SEC_WEBSOCKET_KEY_LEN,
@@ -39,11 +38,8 @@ export function wsStart(c: Conn, rest: usize, restLen: u32): void {
   if ((client ? proto.clientEstablished(c) : proto.established(c)) != 0) appClose(c);
   if (c.state == ST_FREE) return;
   if (restLen > 0 && (c.state == ST_WS || c.state == ST_WS_CLOSING)) wsRx(c, rest, restLen);
-  if (c.state == ST_FREE || c.hdr == NONE) return;
-  hdrGive(c.hdr);
-  c.hdr = NONE;
-  c.hdrFill = 0;
-  c.headLen = 0;
+  if (c.state == ST_FREE) return;
+  releaseHeaderBuffer(c);
 }
 
 /** Picks the protocol (lws rules): the first one the client lists that the

@@ -345,13 +345,59 @@ describe("vhosts sharing a port, chosen by Host", () => {
 });
 
 describe("timeouts and limits", () => {
-  test("an incomplete head times out", () => {
+  test("an incomplete head times out with 408", () => {
     const c = h.accept()!;
     h.feed(c, "GET / HTT");
     h.tick(9000);
     expect(c.closed).toBe(false);
     h.tick(1500);
+    expect(statusOf(c.take())).toBe(408);
+    expect(c.closed).toBe("graceful");
+  });
+
+  test("a connection that sends nothing is closed after the head time, without an answer", () => {
+    const c = h.accept()!;
+    h.tick(9900);
+    expect(c.closed).toBe(false);
+    h.tick(200);
+    expect(c.take().length).toBe(0);
     expect(c.closed).toBe("abort");
+  });
+
+  test("a head arriving steadily gets 1 s more per 500 bytes, up to 20 s (mod_reqtimeout's MinRate)", async () => {
+    h = await testHost({ hdrBytes: 16384 });
+    const c = h.accept()!;
+    const slow = h.accept()!;
+    h.feed(c, "GET /hello HTTP/1.1\r\nHost: a\r\n");
+    h.feed(slow, "GET /hello HTTP/1.1\r\nHost: a\r\n");
+    let slowClosedAt = 0;
+    for (let t = 500; t <= 19500; t += 500) {
+      h.tick(500);
+      if (slow.closed && !slowClosedAt) slowClosedAt = t;
+      h.feed(c, "X-Pad: " + "p".repeat(290) + "\r\n"); // 300 bytes per 500 ms: 600 B/s
+      if (!slow.closed) h.feed(slow, "X-Pad: " + "q".repeat(90) + "\r\n"); // 200 B/s: 0.4 s more per s
+    }
+    expect(c.closed).toBe(false); // past the plain head time, at its rate
+    expect(slowClosedAt).toBeGreaterThan(16000);
+    expect(slowClosedAt).toBeLessThanOrEqual(17000); // 10 s + 0.4 t: 16.7 s
+    expect(statusOf(slow.take())).toBe(408);
+    h.tick(1000); // 20.5 s: the cap
+    expect(statusOf(c.take())).toBe(408);
+  });
+
+  test("a body under 500 B/s after 10 s is answered 408; a steady one is not", () => {
+    const slow = h.accept()!;
+    const steady = h.accept()!;
+    for (const c of [slow, steady]) h.feed(c, "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
+    for (let t = 0; t < 12000; t += 1000) {
+      h.feed(slow, "x"); // 1 B/s
+      h.feed(steady, "y".repeat(1000)); // 1000 B/s
+      h.tick(1000);
+    }
+    expect(statusOf(slow.take())).toBe(408);
+    expect(slow.closed).toBe("graceful");
+    expect(steady.take().length).toBe(0);
+    expect(steady.closed).toBe(false);
   });
 
   test("an idle keep-alive connection times out", () => {
@@ -369,14 +415,66 @@ describe("timeouts and limits", () => {
     expect(next).toBeLessThanOrEqual(10000);
   });
 
-  test("all header buffers busy: 503 and the others are unaffected", () => {
+  test("all header buffers busy: a new connection waits, unread, and gets the first buffer freed", () => {
     const busy = [h.accept()!, h.accept()!, h.accept()!, h.accept()!];
     for (const b of busy) h.feed(b, "GET /hel");
     const extra = h.accept()!;
-    expect(statusOf(extra.take())).toBe(503);
-    expect(extra.closed).toBe("graceful");
+    expect(extra.take().length).toBe(0);
+    expect(extra.closed).toBe(false);
+    expect(extra.rxPaused).toBe(true);
+    expect(h.feed(extra, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")).toBe(0);
     h.feed(busy[0], "lo HTTP/1.1\r\nHost: a\r\n\r\n");
-    expect(responses(busy[0].take())[0].body).toBe("hello\n");
+    expect(responses(busy[0].take())[0].body).toBe("hello\n"); // the others are unaffected
+    h.peerClose(busy[1]);
+    expect(extra.rxPaused).toBe(false);
+    h.feed(extra, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(responses(extra.take())[0].body).toBe("hello\n");
+  });
+
+  test("while connections wait, heads still arriving after 2 s lose their buffer (408) to the longest waiters", () => {
+    const busy = [h.accept()!, h.accept()!, h.accept()!, h.accept()!];
+    for (const b of busy) h.feed(b, "GET /hel");
+    h.tick(1000);
+    const w1 = h.accept()!;
+    const w2 = h.accept()!;
+    h.tick(900);
+    expect(busy.every((b) => !b.closed)).toBe(true); // not yet 2 s
+    h.tick(250);
+    const evicted = busy.filter((b) => b.closed);
+    expect(evicted.length).toBe(2); // one per waiter
+    for (const b of evicted) expect(statusOf(b.take())).toBe(408);
+    for (const w of [w1, w2]) {
+      expect(w.rxPaused).toBe(false);
+      h.feed(w, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+      expect(responses(w.take())[0].body).toBe("hello\n");
+    }
+  });
+
+  test("idle keep-alive holders go first, before heads in progress", () => {
+    const idle = h.accept()!;
+    h.feed(idle, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    idle.take();
+    const busy = [h.accept()!, h.accept()!, h.accept()!];
+    for (const b of busy) h.feed(b, "GET /hel");
+    h.tick(2500);
+    const w = h.accept()!;
+    h.tick(250);
+    expect(idle.closed).toBe("graceful");
+    expect(idle.take().length).toBe(0); // nothing owed to an idle connection
+    expect(busy.every((b) => !b.closed)).toBe(true);
+    expect(w.rxPaused).toBe(false);
+  });
+
+  test("a waiter no holder yields to within the head time gets 503", () => {
+    const busy = [h.accept()!, h.accept()!, h.accept()!, h.accept()!];
+    for (const b of busy) h.feed(b, "POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "z".repeat(6000));
+    const w = h.accept()!;
+    for (let t = 0; t < 9750; t += 250) h.tick(250);
+    expect(w.closed).toBe(false);
+    h.tick(500);
+    expect(statusOf(w.take())).toBe(503);
+    expect(w.closed).toBe("graceful");
+    expect(busy.every((b) => !b.closed)).toBe(true); // bodies at their rate keep their buffers
   });
 
   test("a handle outside the table is refused", async () => {
