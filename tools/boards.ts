@@ -73,7 +73,8 @@ export interface Board {
     txBlockBytes: number;
     maxMessageBytes: number;
     /** Output one connection may queue before it is no longer read from
-     *  (uWS maxBackpressure); absent: a quarter of the pool's shared part. */
+     *  (uWS maxBackpressure); absent: a quarter of the pool's shared part,
+     *  or maxMessageBytes when the shared part holds a message that large. */
     txConnBytes?: number;
     /** WebSocket liveness in seconds, the default of every vhost (lws retry
      *  policy): ping after wsPingSeconds with nothing received (default 60),

@@ -119,8 +119,7 @@ export const LIM_KA_TIME = 40;
 export const LIM_KA_PROBES = 44;
 export const LIM_KA_INTERVAL = 48;
 // Output one connection may queue before it is no longer read from (uWS
-// maxBackpressure); 0: the core's default (a quarter of the pool's shared
-// part, see src/core/table.ts).
+// maxBackpressure); 0: the core's default (src/core/table.ts tableInit).
 export const LIM_TX_CONN_BYTES = 52;
 // WebSocket liveness, seconds, defaults of every vhost that sets none (lws
 // retry policy secs_since_valid_ping / secs_since_valid_hangup): a ping after

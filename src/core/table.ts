@@ -93,8 +93,14 @@ export function tableInit(conns: u32, userSize: u32, rx: u32, hdrs: u32, hdrSize
   txPoolReserve(reserve, perConn);
   // One connection's backlog above which it is not read from (its answers
   // wait in its own socket): the board's txConnBytes, else a quarter of the
-  // shared part. One read's answer can overshoot it by rxSize.
-  txConnCap = txConnBytes != 0 ? txConnBytes : <u32>((<u64>(txBlocks - reserve) * txBlockBytes) >> 2);
+  // shared part, or the largest message when the shared part holds one: a
+  // peer may send a whole message before it reads the echo (Autobahn's 9.x
+  // cases do), and pausing it sooner would deadlock both. One read's answer
+  // can overshoot the cap by rxSize.
+  const shared = <u64>(txBlocks - reserve) * txBlockBytes;
+  let cap = shared >> 2;
+  if (maxMsg > cap && maxMsg + rxSize <= shared) cap = maxMsg;
+  txConnCap = txConnBytes != 0 ? txConnBytes : <u32>cap;
   const sixteenth = <u32>((<u64>txBlocks * txBlockBytes) >> 4);
   pipelineQueueMax = sixteenth < PIPELINE_QUEUE_MAX ? sixteenth : PIPELINE_QUEUE_MAX;
   staticBytes = <usize>maxConns * recordSize + PRE + rxSize + <usize>hdrCount * (hdrBytes + 4) + <usize>txBlocks * (txBlockBytes + 4);
