@@ -24,7 +24,7 @@ commands:
           [--tls-sni NAME=CERT,KEY] [--tls-client-ca FILE] [--tls-handshake-timeout MS]]
                                                   build, then run the Linux simulator; prints
                                                   "listening on http(s)://HOST:PORT/" when ready
-  upload [--host H] [--port N] [--app FILE | --module FILE] [--image-key FILE]
+  upload [--host H] [--port N] [--app FILE | --module FILE] [--image-key FILE] [--version N]
                                                   build the app's module image and install it on a running
                                                   device (wasm3 with an image store) by PUT /.mote/image
   bench  [--messages N] [--quick]                 echo load against mote, libwebsockets and ws; prints
@@ -53,6 +53,9 @@ options:
   --image-key FILE  the device key (64 hex digits) that tags images: HMAC-SHA256(key, image)
                  (default build/keys/image.key, made on first use; never commit a real one)
   --host H       (upload) the device's address (default 127.0.0.1)
+  --version N    (upload) the image's version in its signed manifest: the device takes it only
+                 above every version it holds (anti-rollback; a replay is refused). Default: the
+                 time in seconds, so a newer build is a higher version
   --app FILE     AssemblyScript application exporting setup() (default app/demo.ts)
   --port N       (sim) the default vhost's port (the app's first; default: its own, 7681 in the
                  demo; 0: any free port), for it and the vhosts created on that port; other vhosts
@@ -289,7 +292,10 @@ async function cmdQemu(args: string[]): Promise<number> {
 }
 
 async function cmdUpload(args: string[]): Promise<number> {
-  const f = parseFlags(args, { "--host": "string", "--port": "int", "--app": "string", "--module": "string", "--image-key": "string", "--board": "string" });
+  const f = parseFlags(args, {
+    "--host": "string", "--port": "int", "--app": "string", "--module": "string", "--image-key": "string", "--board": "string",
+    "--version": "int",
+  });
   if (f["--app"] !== undefined && f["--module"] !== undefined) throw new UsageError("--app and --module exclude each other");
   const port = f["--port"] === undefined ? 7681 : (f["--port"] as number);
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
@@ -298,7 +304,9 @@ async function cmdUpload(args: string[]): Promise<number> {
     : build({ board: (f["--board"] as string) || "linux", engine: "wasm3", app: f["--app"] as string }).wasm;
   const key = readKey(path.resolve((f["--image-key"] as string) || DEFAULT_KEY_FILE));
   const host = (f["--host"] as string) || "127.0.0.1";
-  const r = await uploadImage(host, port, fs.readFileSync(wasm), key);
+  const version = f["--version"] as number | undefined;
+  if (version !== undefined && (version < 1 || version > 0xfffffffe)) throw new UsageError(`--version must be 1..4294967294, got ${version}`);
+  const r = await uploadImage(host, port, fs.readFileSync(wasm), key, { version });
   process.stdout.write(`${r.status} ${r.body.trim()}\n`);
   return r.status === 200 ? 0 : 1;
 }

@@ -24,9 +24,13 @@ static uint32_t running_seq;
 static int up_state = UP_IDLE;
 static int up_slot;       /* slot being written (never the running one) */
 static uint32_t up_len, up_written;
-static uint8_t up_tag[MOTE_IMG_TAG_BYTES];
 static int switch_wanted;
 static uint32_t tried; /* slots that failed to start since the store started (bit per slot) */
+static uint32_t up_version;
+static uint8_t up_sha[MOTE_SHA256_BYTES];     /* the manifest's digest of the image */
+static uint8_t device_id[MOTE_IMG_DEVICE_ID_BYTES];
+/* Refused manifests back the next attempt off: 1 s, doubling to 64 s. */
+static uint32_t auth_fails, retry_at;
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static void wr32(uint8_t *p, uint32_t v) {
@@ -63,6 +67,20 @@ static const char *slot_problem(int s, uint32_t *seq) {
   return NULL;
 }
 
+/* The version of slot s's header (0 when unset or the slot is empty); a
+ * revoked slot's counts too: what was once installed is never undercut. */
+static uint32_t slot_version(int s) {
+  const uint8_t *h = slot_hdr(s);
+  if (rd32(h + MOTE_IMG_HDR_MAGIC) != (uint32_t)MOTE_IMG_MAGIC || rd32(h + MOTE_IMG_HDR_FORMAT) != MOTE_IMG_FORMAT) return 0;
+  uint32_t v = rd32(h + MOTE_IMG_HDR_VERSION);
+  return v == 0xffffffffu ? 0 : v;
+}
+
+static uint32_t installed_version(void) {
+  uint32_t a = slot_version(0), b = slot_version(1);
+  return a > b ? a : b;
+}
+
 static void point_engine_at(int s) {
   const uint8_t *h = slot_hdr(s);
   running = s;
@@ -95,6 +113,16 @@ static int best_slot(int except, int log) {
 int mote_image_store_init(const struct mote_flash *flash, const uint8_t k[MOTE_IMAGE_KEY_BYTES]) {
   fl = *flash;
   memcpy(key, k, sizeof key);
+  {
+    static const char label[] = "mote device id";
+    uint8_t id[MOTE_SHA256_BYTES];
+    struct mote_hmac m;
+    mote_hmac_init(&m, key, sizeof key);
+    mote_hmac_update(&m, (const uint8_t *)label, sizeof label - 1);
+    mote_hmac_final(&m, id);
+    memcpy(device_id, id, sizeof device_id);
+  }
+  auth_fails = 0;
   active = 1;
   up_state = UP_IDLE;
   switch_wanted = 0;
@@ -146,11 +174,48 @@ int mote_image_fallback(int revoke) {
 
 /* ---- the upload imports ----------------------------------------------- */
 
-int32_t port_image_begin(uint32_t len, const uint8_t *tag, uint32_t tag_len) {
+/* A refused manifest: the next attempt waits (IMG_ERR_RATE until then). */
+static int32_t refuse_manifest(int32_t err, const char *why) {
+  auth_fails++;
+  uint32_t wait = 1000u << (auth_fails > 7 ? 6 : auth_fails - 1);
+  retry_at = port_now_ms() + wait;
+  mote_warn("image store: upload refused before anything was erased: %s (next attempt in %u s)", why, (unsigned)(wait / 1000));
+  return err;
+}
+
+/* The manifest (IMG_MAN_*) is checked before anything is erased: its HMAC
+ * under the device key, the device it names, its version against every
+ * version in the store (anti-rollback: a replayed or older upload is
+ * refused), and the length. */
+int32_t port_image_begin(uint32_t len, uint8_t *man, uint32_t man_len) {
   if (!active) return MOTE_IMG_ERR_NO_STORE;
   if (switch_wanted || up_state == UP_COMMITTED) return MOTE_IMG_ERR_BUSY;
   if (up_state == UP_WRITING) return MOTE_IMG_ERR_BUSY;
-  if (tag_len != MOTE_IMG_TAG_BYTES) return MOTE_IMG_ERR_STATE;
+  if (man_len != MOTE_IMG_MAN_BYTES) return MOTE_IMG_ERR_STATE;
+  if (auth_fails) {
+    uint32_t now = port_now_ms();
+    if ((int32_t)(retry_at - now) > 0) {
+      wr32(man, (retry_at - now + 999) / 1000); /* the seconds to wait, for Retry-After */
+      return MOTE_IMG_ERR_RATE;
+    }
+  }
+  uint8_t mac[MOTE_SHA256_BYTES];
+  struct mote_hmac m;
+  mote_hmac_init(&m, key, sizeof key);
+  mote_hmac_update(&m, man, MOTE_IMG_MAN_HMAC);
+  mote_hmac_final(&m, mac);
+  if (!mote_equal_ct(mac, man + MOTE_IMG_MAN_HMAC, sizeof mac))
+    return refuse_manifest(MOTE_IMG_ERR_AUTH, "its manifest is not signed with this device's key");
+  if (rd32(man) != (uint32_t)MOTE_IMG_MAN_MAGIC || rd32(man + MOTE_IMG_MAN_LEN) != len)
+    return refuse_manifest(MOTE_IMG_ERR_AUTH, "its manifest does not describe this request");
+  if (memcmp(man + MOTE_IMG_MAN_DEVICE, device_id, sizeof device_id) != 0)
+    return refuse_manifest(MOTE_IMG_ERR_DEVICE, "its manifest is for another device");
+  uint32_t version = rd32(man + MOTE_IMG_MAN_VERSION), have = installed_version();
+  if (version <= have || version == 0xffffffffu) {
+    mote_warn("image store: version %u is not above the installed %u (a replay or a rollback)", (unsigned)version, (unsigned)have);
+    return refuse_manifest(MOTE_IMG_ERR_ROLLBACK, "its version is not newer");
+  }
+  auth_fails = 0;
   if (len < 8) return MOTE_IMG_ERR_FORMAT;
   if (len > slot_capacity()) return MOTE_IMG_ERR_TOO_BIG;
   up_slot = running == 0 ? 1 : 0;
@@ -160,7 +225,8 @@ int32_t port_image_begin(uint32_t len, const uint8_t *tag, uint32_t tag_len) {
     mote_err("image store: erasing slot %d failed", up_slot);
     return MOTE_IMG_ERR_FLASH;
   }
-  memcpy(up_tag, tag, sizeof up_tag);
+  memcpy(up_sha, man + MOTE_IMG_MAN_SHA256, sizeof up_sha);
+  up_version = version;
   up_len = len;
   up_written = 0;
   up_state = UP_WRITING;
@@ -184,13 +250,19 @@ int32_t port_image_finish(void) {
   if (up_state != UP_WRITING) return MOTE_IMG_ERR_STATE;
   up_state = UP_IDLE;
   if (up_written != up_len) return MOTE_IMG_ERR_SHORT;
+  /* what was programmed, read back, against the manifest's digest */
   const uint8_t *img = slot_image(up_slot);
-  uint8_t t[MOTE_IMG_TAG_BYTES];
-  tag_of(img, up_len, t);
-  if (!mote_equal_ct(t, up_tag, sizeof t)) {
-    mote_warn("image store: upload refused: its tag does not match (wrong key, or altered in transit)");
+  uint8_t d[MOTE_SHA256_BYTES];
+  struct mote_sha256 sh;
+  mote_sha256_init(&sh);
+  mote_sha256_update(&sh, img, up_len);
+  mote_sha256_final(&sh, d);
+  if (!mote_equal_ct(d, up_sha, sizeof d)) {
+    mote_warn("image store: upload refused: the image does not match its manifest's digest (altered in transit)");
     return MOTE_IMG_ERR_TAG;
   }
+  uint8_t t[MOTE_IMG_TAG_BYTES];
+  tag_of(img, up_len, t);
   if (mote_engine_check_image(img, up_len) != 0) {
     mote_warn("image store: upload refused: not a module image %s can load", mote_engine_name());
     return MOTE_IMG_ERR_FORMAT;
@@ -203,13 +275,14 @@ int32_t port_image_finish(void) {
   wr32(h + MOTE_IMG_HDR_LEN, up_len);
   wr32(h + MOTE_IMG_HDR_TAG_TYPE, MOTE_IMG_TAG_HMAC_SHA256);
   memcpy(h + MOTE_IMG_HDR_TAG, t, sizeof t);
+  wr32(h + MOTE_IMG_HDR_VERSION, up_version);
   if (fl.program((uint32_t)up_slot * fl.slot_bytes, h, sizeof h) < 0) {
     mote_err("image store: writing the header of slot %d failed", up_slot);
     return MOTE_IMG_ERR_FLASH;
   }
   up_state = UP_COMMITTED;
-  mote_notice("image store: slot %d committed (sequence %u, %u bytes); it runs after the switch", up_slot,
-              (unsigned)(running_seq + 1), (unsigned)up_len);
+  mote_notice("image store: slot %d committed (sequence %u, version %u, %u bytes); it runs after the switch", up_slot,
+              (unsigned)(running_seq + 1), (unsigned)up_version, (unsigned)up_len);
   return MOTE_IMG_OK;
 }
 
@@ -241,10 +314,10 @@ int mote_image_fallback(int revoke) {
   (void)revoke;
   return -1;
 }
-int32_t port_image_begin(uint32_t len, const uint8_t *tag, uint32_t tag_len) {
+int32_t port_image_begin(uint32_t len, uint8_t *man, uint32_t man_len) {
   (void)len;
-  (void)tag;
-  (void)tag_len;
+  (void)man;
+  (void)man_len;
   return MOTE_IMG_ERR_NO_STORE;
 }
 int32_t port_image_write(uint32_t offset, const uint8_t *p, uint32_t n) {

@@ -37,10 +37,13 @@
  * The image is checked when it is opened, not here. Engines with the module
  * compiled in (wasm2c) ignore the image and return 0. */
 int mote_engine_set_image(const uint8_t *image, uint32_t len);
-/* 0 when `image` parses as a module this engine can load (wasm3: sections,
- * types and code are parsed, nothing is compiled or instantiated; the
- * running instance is untouched), else MOTE_ENGINE_BAD_IMAGE (logged).
- * Engines with the module compiled in refuse every image. */
+/* 0 when `image` is, as far as a check that allocates nothing can tell, a
+ * module this engine can load (wasm3: the binary format's sections in order
+ * and in bounds, the type section, one code body per function; nothing is
+ * parsed into the heap, compiled or instantiated, the running instance is
+ * untouched), else MOTE_ENGINE_BAD_IMAGE (logged). What passes and still
+ * cannot start fails at the switch, where the store falls back. Engines
+ * with the module compiled in refuse every image. */
 int mote_engine_check_image(const uint8_t *image, uint32_t len);
 /* 1 when the engine runs a module image (it needs mote_engine_set_image
  * before mote_engine_open), 0 when the module is compiled in. */

@@ -5,6 +5,7 @@
  * registers on the UART and leave QEMU through semihosting. */
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "mps2.h"
 
@@ -79,7 +80,8 @@ void Default_Handler(void) {
   mps2_panic("unexpected exception", ipsr, 0);
 }
 
-/* HardFault: report the stacked PC and the fault status, then exit(3). */
+/* HardFault: report the stacked PC, the fault status and the stacked LR
+ * (the caller, when the fault is in a leaf such as malloc's), then exit(3). */
 __attribute__((naked)) void HardFault_Handler(void) {
   __asm volatile(
       "tst lr, #4\n"
@@ -90,5 +92,8 @@ __attribute__((naked)) void HardFault_Handler(void) {
 }
 
 __attribute__((used)) void hardfault_report(uint32_t *frame) {
+  char lr[32];
+  int n = snprintf(lr, sizeof lr, "\nfault LR 0x%08lx", (unsigned long)frame[5]);
+  mps2_uart_write(lr, n > 0 ? (uint32_t)n : 0);
   mps2_panic("hard fault", frame[6], SCB_CFSR);
 }

@@ -7,11 +7,12 @@
 // lines (one per line) and comments.
 
 // Bumped whenever an import or export changes shape.
-export const ABI_VERSION = 7; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
+export const ABI_VERSION = 8; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAGE_STORE, CLOSED_TIMEOUT; 3: z_*, INIT_DEFLATE;
 // 4: sock_tls(listener, vhost, options block), mote_accepted(listener, conn, vhost);
 // 5: sock_connect, mote_connected, mote_connect_failed (the client role);
 // 6: sock_listen gets each vhost's port and interface; LIM_PORT (PORT_ANY) moves the default vhost only
 // 7: LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S
+// 8: image_begin takes the signed upload manifest (IMG_MAN_*), IMG_HDR_VERSION, IMG_ERR_AUTH .. IMG_ERR_RATE
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -165,6 +166,7 @@ export const IMG_HDR_LEN = 12; // image bytes after the header
 export const IMG_HDR_TAG_TYPE = 16; // IMG_TAG_*
 export const IMG_HDR_TAG = 20;
 export const IMG_HDR_REVOKED = 52; // 0xffffffff live; programmed to 0 when the image failed to start
+export const IMG_HDR_VERSION = 56; // the upload manifest's version (anti-rollback); 0xffffffff (unset) counts as 0
 export const IMG_HDR_BYTES = 256;
 export const IMG_TAG_HMAC_SHA256 = 1; // HMAC-SHA256(device key, image bytes)
 export const IMG_TAG_BYTES = 32;
@@ -179,3 +181,21 @@ export const IMG_ERR_TAG = -5; // the tag does not match the image: not authoris
 export const IMG_ERR_FORMAT = -6; // authorised, but not a module this engine can load (422)
 export const IMG_ERR_STATE = -7; // call out of order (500)
 export const IMG_ERR_SHORT = -8; // fewer bytes written than announced (400)
+export const IMG_ERR_AUTH = -9; // the manifest's HMAC is wrong: not authorised, nothing erased (403)
+export const IMG_ERR_DEVICE = -10; // the manifest names another device (403)
+export const IMG_ERR_ROLLBACK = -11; // the manifest's version is not above the installed one (409)
+// Too many refused manifests: the port stored the seconds to wait as a u32
+// (little-endian) at the start of the manifest buffer (429, Retry-After).
+export const IMG_ERR_RATE = -12;
+
+// The upload manifest (header X-Mote-Image-Manifest, 2 * IMG_MAN_BYTES hex
+// digits): what the device checks before it erases anything. u32 fields
+// little-endian; the HMAC covers bytes 0 .. IMG_MAN_HMAC.
+export const IMG_MAN_MAGIC = 0x3150554d; // "MUP1"
+export const IMG_MAN_LEN = 4; // the image's bytes (= the request's Content-Length)
+export const IMG_MAN_VERSION = 8; // must exceed every version in the store (MCUboot's security counter)
+export const IMG_MAN_DEVICE = 12; // IMG_DEVICE_ID_BYTES: HMAC-SHA256(device key, "mote device id"), truncated
+export const IMG_MAN_SHA256 = 20; // SHA-256 of the image, checked before the slot header is written
+export const IMG_MAN_HMAC = 52; // HMAC-SHA256(device key, bytes 0 .. 52)
+export const IMG_MAN_BYTES = 84;
+export const IMG_DEVICE_ID_BYTES = 8;

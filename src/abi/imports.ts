@@ -96,19 +96,25 @@ export declare function random_fill(ptr: usize, len: u32): void;
 
 // The app-image store (INIT_IMAGE_STORE): the port writes an uploaded module
 // image into the slot that is not running, checks it, and switches to it.
-// The check (tag, format) is the port's, never the core's: the core being
-// replaced is not trusted to vouch for its successor. One upload at a time.
+// The checks (manifest, digest, format) are the port's, never the core's:
+// the core being replaced is not trusted to vouch for its successor. One
+// upload at a time.
 
-/** Start an upload of `len` bytes whose tag (IMG_TAG_BYTES at tagPtr) is
- *  HMAC-SHA256(device key, image). Erases the inactive slot. IMG_OK or IMG_ERR_*. */
+/** Start an upload of `len` bytes described by its manifest (IMG_MAN_BYTES
+ *  at manPtr, IMG_MAN_*): checked first (its HMAC under the device key, the
+ *  device, a version above the store's, the length); only then is the
+ *  inactive slot erased. IMG_OK or IMG_ERR_* (IMG_ERR_RATE: the seconds to
+ *  wait are stored at manPtr).
+ *  @out manPtr */
 @external("env", "image_begin")
-export declare function image_begin(len: u32, tagPtr: usize, tagLen: u32): i32;
+export declare function image_begin(len: u32, manPtr: usize, manLen: u32): i32;
 
 /** The next bytes of the image, in order from offset 0. IMG_OK or IMG_ERR_*. */
 @external("env", "image_write")
 export declare function image_write(offset: u32, ptr: usize, len: u32): i32;
 
-/** All bytes written: check the tag and the format, then commit the slot.
+/** All bytes written: check them against the manifest's SHA-256 and the
+ *  format, then commit the slot (its header, with the manifest's version).
  *  IMG_OK (committed: it runs after image_activate) or IMG_ERR_*. */
 @external("env", "image_finish")
 export declare function image_finish(): i32;

@@ -153,8 +153,9 @@ export function httpAppError(c: Conn, status: u32, extra: string | null = null, 
 }
 
 /** A protocol error found by the core: answer with `status` (and `extra`
- *  header lines) and close, without reading the rest of a request body. */
-export function httpFail(c: Conn, status: u32, extra: string | null = null): void {
+ *  header lines, or extraRawLen bytes of them at extraRaw) and close,
+ *  without reading the rest of a request body. */
+export function httpFail(c: Conn, status: u32, extra: string | null = null, extraRaw: usize = 0, extraRawLen: u32 = 0): void {
   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": HTTP ").u(status).end();
   if (c.hdr == NONE || (c.flags & F_RESP_HEADERS_SENT) != 0) {
     closeConn(c, CLOSE_ABORT);
@@ -164,7 +165,7 @@ export function httpFail(c: Conn, status: u32, extra: string | null = null): voi
   headOf(c).versionMinor = 1;
   c.flags &= ~F_KEEPALIVE;
   c.flags &= ~F_HEAD_REQUEST;
-  if (httpAppError(c, status, extra) != 0) {
+  if (httpAppError(c, status, extra, extraRaw, extraRawLen) != 0) {
     closeConn(c, CLOSE_ABORT);
     return;
   }

@@ -235,11 +235,6 @@ function startRequest(c: Conn, head: MessageHead): void {
     c.bodyLeft = 0;
   }
   const hasBody = head.chunked || c.bodyLeft > 0;
-  if (hasBody && head.expectContinue && head.versionMinor >= 1 && freeSpace(c) >= 32) {
-    const tmp = freePtr(c); // free space after the raw bytes
-    const n = putAscii(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
-    if (!send(c, tmp, n)) return;
-  }
   enterHttpRequest(c, hasBody);
 
   if (head.targetForm == FORM_ASTERISK) {
@@ -254,6 +249,15 @@ function startRequest(c: Conn, head: MessageHead): void {
   if (r != 0) {
     closeConn(c, CLOSE_GRACEFUL);
     return;
+  }
+  // RFC 9110 10.1.1: 100 (Continue) once the handler has taken the request
+  // and wants its body; one that answered (a refusal, say) does not ask for
+  // a body it will not read, and the client need not send it.
+  if (c.state == ST_HTTP_BODY && (c.flags & F_RESP_HEADERS_SENT) == 0 && head.expectContinue && head.versionMinor >= 1 &&
+      freeSpace(c) >= 32) {
+    const tmp = freePtr(c); // free space after the raw bytes
+    const n = putAscii(tmp, "HTTP/1.1 100 Continue\r\n\r\n");
+    send(c, tmp, n);
   }
 }
 

@@ -1,7 +1,9 @@
 // The app-image store (issue 5): a running device takes a new app over HTTP
-// (PUT /.mote/image, tagged with HMAC-SHA256 under the device key), checks
-// it, switches to it without a reflash and keeps it across a power cycle;
-// every refused, truncated or broken upload leaves the running app serving.
+// (PUT /.mote/image with a manifest signed with HMAC-SHA256 under the device
+// key), checks it, switches to it without a reflash and keeps it across a
+// power cycle; every refused, truncated or broken upload leaves the running
+// app serving, and an unauthenticated, replayed or older one is refused
+// before anything is erased.
 //
 // One file for both targets: in the "wasm3" jest project it runs against the
 // Linux simulator (store in a file, --flash), in "mps2-wasm3" against the
@@ -13,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import { Sim, rawExchange, sleep, pace, ON_BOARD, simBuild } from "../integration/sim";
 import { build } from "../../tools/build";
-import { describeStore, imageTag, readKey, uploadImage } from "../../tools/image";
+import { describeStore, makeManifest, nextVersion, readKey, uploadImage } from "../../tools/image";
 import * as C from "../../src/abi/constants";
 
 jest.setTimeout(60000);
@@ -66,6 +68,14 @@ async function powerOff(t: Sim): Promise<void> {
   }
 }
 
+/** The status of an upload the device refuses on its head alone (no body
+ *  is sent: a board closes before it would take one). */
+async function refused(t: Sim, img: Buffer, manifest: Buffer): Promise<number> {
+  await pace();
+  const r = await headOnly(t, `Content-Length: ${img.length}\r\nX-Mote-Image-Manifest: ${manifest.toString("hex")}\r\n`);
+  return +(/^HTTP\/1\.1 (\d{3})/.exec(r) || [0, 0])[1];
+}
+
 function headOnly(t: Sim, headers: string, method = "PUT"): Promise<string> {
   return rawExchange(t.port, `${method} /.mote/image HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`, 4000).then((r) => r.data.toString("latin1"));
 }
@@ -84,8 +94,8 @@ test("an authorised upload switches to the new app, and it survives a power cycl
     await powerOff(a);
   }
   expect(describeStore(flash, a.board)).toEqual([
-    { slot: 0, seq: 1, len: expect.any(Number), revoked: false },
-    { slot: 1, seq: 2, len: testApp().length, revoked: false },
+    { slot: 0, seq: 1, len: expect.any(Number), revoked: false, version: 0 },
+    { slot: 1, seq: 2, len: testApp().length, revoked: false, version: expect.any(Number) },
   ]);
   const b = await Sim.start({ flash });
   try {
@@ -101,27 +111,31 @@ test("refused uploads get a specific status and the running app keeps serving", 
   const t = await Sim.start({ flash });
   try {
     const img = testApp();
-    // no tag: 401 naming the scheme
-    expect(await headOnly(t, `Content-Length: ${img.length}\r\n`)).toMatch(/^HTTP\/1\.1 401 [^]*WWW-Authenticate: Mote-Image-Tag alg=HMAC-SHA256\r\n/);
-    // a tag that is not 64 hex digits: 400
-    expect(await headOnly(t, `Content-Length: 10\r\nX-Mote-Image-Tag: 12zz\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    // no manifest: 401 naming the scheme
+    expect(await headOnly(t, `Content-Length: ${img.length}\r\n`)).toMatch(/^HTTP\/1\.1 401 [^]*WWW-Authenticate: Mote-Image-Manifest alg=HMAC-SHA256\r\n/);
+    // a manifest that is not 168 hex digits: 400
+    expect(await headOnly(t, `Content-Length: 10\r\nX-Mote-Image-Manifest: 12zz\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
     // chunked, or no length: 411
-    const tag = imageTag(key, img).toString("hex");
-    expect(await headOnly(t, `Transfer-Encoding: chunked\r\nX-Mote-Image-Tag: ${tag}\r\n`)).toMatch(/^HTTP\/1\.1 411 /);
-    expect(await headOnly(t, `X-Mote-Image-Tag: ${tag}\r\n`)).toMatch(/^HTTP\/1\.1 411 /);
+    const man = makeManifest(key, img, nextVersion()).toString("hex");
+    expect(await headOnly(t, `Transfer-Encoding: chunked\r\nX-Mote-Image-Manifest: ${man}\r\n`)).toMatch(/^HTTP\/1\.1 411 /);
+    expect(await headOnly(t, `X-Mote-Image-Manifest: ${man}\r\n`)).toMatch(/^HTTP\/1\.1 411 /);
     // not PUT: 405 with Allow
-    expect(await headOnly(t, `X-Mote-Image-Tag: ${tag}\r\n`, "GET")).toMatch(/^HTTP\/1\.1 405 [^]*Allow: PUT\r\n/);
+    expect(await headOnly(t, `X-Mote-Image-Manifest: ${man}\r\n`, "GET")).toMatch(/^HTTP\/1\.1 405 [^]*Allow: PUT\r\n/);
+    // a manifest of another length than the request's: 400
+    expect(await headOnly(t, `Content-Length: ${img.length + 1}\r\nX-Mote-Image-Manifest: ${man}\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
     // larger than a slot: 413 before a byte is written
     const slot = t.board.imageStore!.slotBytes - C.IMG_HDR_BYTES;
-    expect(await headOnly(t, `Content-Length: ${slot + 1}\r\nX-Mote-Image-Tag: ${tag}\r\n`)).toMatch(/^HTTP\/1\.1 413 /);
-    // a wrong key: 403
-    await pace();
-    expect((await uploadImage("127.0.0.1", t.port, img, Buffer.alloc(32, 7))).status).toBe(403);
-    // the right tag of other bytes (altered in transit): 403
+    const big = makeManifest(key, Buffer.alloc(slot + 1), nextVersion()).toString("hex");
+    expect(await headOnly(t, `Content-Length: ${slot + 1}\r\nX-Mote-Image-Manifest: ${big}\r\n`)).toMatch(/^HTTP\/1\.1 413 /);
+    // the bytes differ from the manifest's digest (altered in transit): 403
     const altered = Buffer.from(img);
     altered[altered.length >> 1] ^= 1;
     await pace();
-    expect((await uploadImage("127.0.0.1", t.port, altered, null, imageTag(key, img))).status).toBe(403);
+    expect((await uploadImage("127.0.0.1", t.port, altered, null, { manifest: makeManifest(key, img, nextVersion()) })).status).toBe(403);
+    // a wrong key: 403, and the next attempt within a second: 429 with Retry-After
+    expect(await refused(t, img, makeManifest(Buffer.alloc(32, 7), img, nextVersion()))).toBe(403);
+    expect(await headOnly(t, `Content-Length: ${img.length}\r\nX-Mote-Image-Manifest: ${man}\r\n`)).toMatch(/^HTTP\/1\.1 429 [^]*Retry-After: 1\r\n/);
+    await sleep(1100);
     // authorised, but not a module: 422
     await pace();
     expect((await uploadImage("127.0.0.1", t.port, Buffer.from("this is not WebAssembly at all"), key)).status).toBe(422);
@@ -145,8 +159,8 @@ test("a truncated upload leaves the old app; the next upload goes through", asyn
   const t = await Sim.start({ flash });
   try {
     const img = testApp();
-    const tag = imageTag(key, img).toString("hex");
-    const head = `PUT /.mote/image HTTP/1.1\r\nHost: x\r\nContent-Length: ${img.length}\r\nX-Mote-Image-Tag: ${tag}\r\n\r\n`;
+    const man = makeManifest(key, img, nextVersion()).toString("hex");
+    const head = `PUT /.mote/image HTTP/1.1\r\nHost: x\r\nContent-Length: ${img.length}\r\nX-Mote-Image-Manifest: ${man}\r\n\r\n`;
     // half the body, then the peer is gone (rawExchange gives up after 1.5 s)
     await rawExchange(t.port, [head, img.subarray(0, img.length >> 1)], 1500);
     await t.waitLog(/upload abandoned after \d+ of \d+ bytes/, 10000);
@@ -174,8 +188,8 @@ test("an authorised image that fails to start is revoked and the previous app st
     await powerOff(t);
   }
   expect(describeStore(flash, t.board)).toEqual([
-    { slot: 0, seq: 1, len: expect.any(Number), revoked: false },
-    { slot: 1, seq: 2, len: 13, revoked: true },
+    { slot: 0, seq: 1, len: expect.any(Number), revoked: false, version: 0 },
+    { slot: 1, seq: 2, len: 13, revoked: true, version: expect.any(Number) },
   ]);
   // after a power cycle the revoked image stays out
   const b = await Sim.start({ flash });
@@ -184,5 +198,91 @@ test("an authorised image that fails to start is revoked and the previous app st
     expect(await runningApp(b)).toBe("demo");
   } finally {
     await b.stop();
+  }
+});
+
+test("a replayed or older upload is refused (409) before anything is erased, without a restart; a newer one goes through", async () => {
+  const flash = flashFile();
+  const t = await Sim.start({ flash });
+  try {
+    const img = testApp();
+    const v = nextVersion();
+    const captured = makeManifest(key, img, v);
+    expect((await uploadImage("127.0.0.1", t.port, img, null, { manifest: captured })).status).toBe(200);
+    await waitApp(t, "core-test");
+    const switches = (t.log.match(/switching to the uploaded image/g) || []).length;
+    const before = fs.readFileSync(flash);
+    // the same upload again (a replay), then an older version: 409, the
+    // second after the back-off the first refusal started
+    expect(await refused(t, img, captured)).toBe(409);
+    await sleep(1100);
+    expect(await refused(t, img, makeManifest(key, img, v - 1))).toBe(409);
+    expect(fs.readFileSync(flash).equals(before)).toBe(true); // nothing erased or written
+    expect(await runningApp(t)).toBe("core-test");
+    expect((t.log.match(/switching to the uploaded image/g) || []).length).toBe(switches); // no restart
+    expect(t.log).toMatch(/version \d+ is not above the installed \d+/);
+    // a newer version: taken (after the 2 s back-off of the second refusal)
+    await sleep(2100);
+    await pace();
+    expect((await uploadImage("127.0.0.1", t.port, testApp(), key, { version: v + 1 })).status).toBe(200);
+    await t.waitLog(/slot 0 committed \(sequence 3, version \d+/, 10000);
+  } finally {
+    await powerOff(t);
+  }
+});
+
+test("100 unauthenticated uploads erase nothing: 403, then 429 with Retry-After while they keep coming", async () => {
+  const flash = flashFile();
+  const t = await Sim.start({ flash });
+  try {
+    const img = testApp();
+    const before = fs.readFileSync(flash);
+    const statuses: number[] = [];
+    const wrong = makeManifest(Buffer.alloc(32, 7), img, nextVersion()).toString("hex");
+    for (let i = 0; i < 100; i++) {
+      await pace();
+      const r = await rawExchange(t.port, `PUT /.mote/image HTTP/1.1\r\nHost: x\r\nContent-Length: ${img.length}\r\nX-Mote-Image-Manifest: ${wrong}\r\n\r\n`, 4000);
+      statuses.push(+(/^HTTP\/1\.1 (\d{3})/.exec(r.data.toString("latin1")) || [0, 0])[1]);
+    }
+    expect(statuses[0]).toBe(403);
+    expect(statuses.every((s) => s === 403 || s === 429)).toBe(true);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(50);
+    expect(fs.readFileSync(flash).equals(before)).toBe(true); // 0 erases, 0 bytes programmed
+    console.log(`100 unauthenticated uploads: ${statuses.filter((s) => s === 403).length} x 403, ${statuses.filter((s) => s === 429).length} x 429; store file unchanged`);
+    expect(await runningApp(t)).toBe("demo");
+  } finally {
+    await powerOff(t);
+  }
+});
+
+test("an upload trickled in under the body's minimum rate is dropped (408) and frees the store for the next", async () => {
+  const flash = flashFile();
+  const t = await Sim.start({ flash });
+  try {
+    const img = testApp();
+    const man = makeManifest(key, img, nextVersion()).toString("hex");
+    const net = await import("net");
+    await pace();
+    const s = net.connect(t.port, "127.0.0.1");
+    let answer = "";
+    s.on("data", (d) => (answer += d.toString("latin1")));
+    s.on("error", () => {});
+    await new Promise<void>((r) => s.once("connect", () => r()));
+    s.write(`PUT /.mote/image HTTP/1.1\r\nHost: x\r\nContent-Length: ${img.length}\r\nX-Mote-Image-Manifest: ${man}\r\n\r\n`);
+    const start = Date.now();
+    let sent = 0;
+    while (!answer && Date.now() - start < 20000) {
+      s.write(img.subarray(sent, sent + 100)); // 100 B/s, under 500 B/s
+      sent += 100;
+      await sleep(1000);
+    }
+    s.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(Date.now() - start).toBeLessThan(16000); // the lock was held ~10 s, not 60
+    await pace();
+    expect((await uploadImage("127.0.0.1", t.port, img, key)).status).toBe(200);
+    await waitApp(t, "core-test");
+  } finally {
+    await powerOff(t);
   }
 });
