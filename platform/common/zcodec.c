@@ -13,7 +13,8 @@
  *   lead the next call's output, so the tail can be removed even when it
  *   straddles two calls.
  * Output is written into the caller's bounded area, never accumulated here:
- * the only memory is zlib's own per-connection state.
+ * the only memory is zlib's own per-connection state, and that comes from a
+ * fixed pool of sessions (below).
  */
 #include "zcodec.h"
 
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "mote_abi.h"
+#include "mote_opts.h"
 
 static int z_enabled = 1;
 void mote_z_enable(int on) { z_enabled = on != 0; }
@@ -30,7 +32,7 @@ static void put_res(uint8_t *res, uint32_t consumed, uint32_t produced) {
   memcpy(res + 4, &produced, 4);
 }
 
-#ifdef MOTE_HAVE_ZLIB
+#if MOTE_HAVE_ZLIB
 
 #include <zlib.h>
 
@@ -41,17 +43,133 @@ static void put_res(uint8_t *res, uint32_t consumed, uint32_t produced) {
 #endif
 #define MOTE_Z_MEM_LEVEL 8
 
+/* ---- the session pool ------------------------------------------------------
+ *
+ * At most MOTE_Z_SESSIONS codecs are open at once (mote_opts.h; mote-sim
+ * --deflate-sessions N). Each session's zlib state lives in an arena of its
+ * own, sized once for the largest configuration (15-bit windows, memLevel
+ * 9) by counting what zlib allocates, and carved by a bump allocator (zlib
+ * frees only at End). A z_open past the limit gets MOTE_Z_ERR_MEM: the core
+ * declines the offer and the connection goes on uncompressed. The arenas
+ * are one reservation of address space; a session's pages are touched only
+ * as zlib uses them, and given back to the system when it closes (Linux:
+ * madvise MADV_DONTNEED), so memory returns to its baseline. */
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 struct zc {
   z_stream inf, def;
   uint32_t flags;   /* MOTE_Z_RX_NO_CONTEXT | MOTE_Z_TX_NO_CONTEXT */
   uint8_t tail_fed; /* bytes of the inflate tail given to the inflater for this message */
   uint8_t nhold;    /* deflate output held back (see above) */
   uint8_t hold[4];
+  uint8_t *arena;   /* this session's arena */
+  size_t used;      /* bytes of it handed to zlib */
+  int32_t next_free;
 };
 
 static struct zc **tab; /* by connection handle; grown on z_open */
 static uint32_t tab_len;
 static uint32_t n_open;
+
+static uint32_t z_sessions = MOTE_Z_SESSIONS;
+static struct zc *sess;   /* z_sessions of them, allocated at the first z_open */
+static int32_t free_head = -1;
+static uint8_t *arenas;
+static size_t arena_bytes;
+
+void mote_z_set_sessions(uint32_t n) {
+  if (!sess) z_sessions = n;
+}
+
+static voidpf arena_alloc(voidpf opaque, uInt items, uInt size) {
+  struct zc *s = opaque;
+  size_t n = ((size_t)items * size + 15) & ~(size_t)15;
+  if (n > arena_bytes - s->used) return Z_NULL;
+  void *p = s->arena + s->used;
+  s->used += n;
+  return p;
+}
+
+static void arena_free(voidpf opaque, voidpf p) { (void)opaque, (void)p; }
+
+/* Sizing: zlib's allocations for the largest configuration, counted. */
+static size_t counted;
+static voidpf count_alloc(voidpf opaque, uInt items, uInt size) {
+  (void)opaque;
+  counted += ((size_t)items * size + 15) & ~(size_t)15;
+  return calloc(items, size);
+}
+static void count_free(voidpf opaque, voidpf p) {
+  (void)opaque;
+  free(p);
+}
+
+static int pool_init(void) {
+  if (sess) return 0;
+  if (z_sessions == 0) return -1;
+  z_stream a, b;
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  a.zalloc = b.zalloc = count_alloc;
+  a.zfree = b.zfree = count_free;
+  counted = 0;
+  uint8_t in[1] = {0x03}, out[64];
+  if (inflateInit2(&a, -15) != Z_OK) return -1;
+  a.next_in = in; /* inflate takes its window at the first output: make one */
+  a.avail_in = 0;
+  a.next_out = out;
+  a.avail_out = sizeof out;
+  inflate(&a, Z_SYNC_FLUSH);
+  inflateEnd(&a);
+  if (deflateInit2(&b, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+  deflateEnd(&b);
+  /* the inflater's window (lazily allocated) and slack */
+  arena_bytes = (counted + ((size_t)1 << 15) + 4096 + 4095) & ~(size_t)4095;
+  size_t total = arena_bytes * z_sessions;
+#if defined(__linux__)
+  void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  arenas = m == MAP_FAILED ? NULL : m;
+#else
+  arenas = malloc(total);
+#endif
+  sess = calloc(z_sessions, sizeof *sess);
+  if (!arenas || !sess) {
+    free(sess);
+    sess = NULL;
+    return -1;
+  }
+  for (uint32_t i = 0; i < z_sessions; i++) {
+    sess[i].arena = arenas + (size_t)i * arena_bytes;
+    sess[i].next_free = i + 1 < z_sessions ? (int32_t)(i + 1) : -1;
+  }
+  free_head = 0;
+  return 0;
+}
+
+static struct zc *session_take(void) {
+  if (pool_init() < 0 || free_head < 0) return NULL;
+  struct zc *s = &sess[free_head];
+  free_head = s->next_free;
+  uint8_t *arena = s->arena;
+  memset(s, 0, sizeof *s);
+  s->arena = arena;
+  s->inf.zalloc = s->def.zalloc = arena_alloc;
+  s->inf.zfree = s->def.zfree = arena_free;
+  s->inf.opaque = s->def.opaque = s;
+  return s;
+}
+
+static void session_give(struct zc *s) {
+#if defined(__linux__)
+  madvise(s->arena, arena_bytes, MADV_DONTNEED); /* its pages back to the system */
+#endif
+  s->used = 0;
+  s->next_free = free_head;
+  free_head = (int32_t)(s - sess);
+}
 
 static const uint8_t TAIL[4] = {0x00, 0x00, 0xff, 0xff};
 
@@ -65,7 +183,7 @@ void port_z_close(uint32_t conn) {
   if (!s) return;
   inflateEnd(&s->inf);
   deflateEnd(&s->def);
-  free(s);
+  session_give(s);
   tab[conn] = NULL;
   n_open--;
 }
@@ -90,17 +208,21 @@ int32_t port_z_open(uint32_t conn, uint32_t rx_bits, uint32_t tx_bits, uint32_t 
     tab = t;
     tab_len = n;
   }
-  struct zc *s = calloc(1, sizeof *s);
-  if (!s) return MOTE_Z_ERR_MEM;
+  uint32_t mem_level = (flags >> MOTE_Z_MEM_LEVEL_SHIFT) & 15;
+  if (mem_level == 0) mem_level = MOTE_Z_MEM_LEVEL;
+  if (mem_level > 9) return MOTE_Z_ERR_STATE;
+  struct zc *s = session_take();
+  if (!s) return MOTE_Z_ERR_MEM; /* every session in use: the core declines the offer */
   if (inflateInit2(&s->inf, -(int)rx_bits) != Z_OK) {
-    free(s);
+    session_give(s);
     return MOTE_Z_ERR_MEM;
   }
-  if (deflateInit2(&s->def, MOTE_Z_LEVEL, Z_DEFLATED, -(int)tx_bits, MOTE_Z_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&s->def, MOTE_Z_LEVEL, Z_DEFLATED, -(int)tx_bits, (int)mem_level, Z_DEFAULT_STRATEGY) != Z_OK) {
     inflateEnd(&s->inf);
-    free(s);
+    session_give(s);
     return MOTE_Z_ERR_MEM;
   }
+  flags &= MOTE_Z_RX_NO_CONTEXT | MOTE_Z_TX_NO_CONTEXT;
   s->flags = flags;
   tab[conn] = s;
   n_open++;
@@ -211,6 +333,7 @@ int32_t port_z_deflate(uint32_t conn, const uint8_t *in, uint32_t in_len, uint8_
 
 int mote_z_available(void) { return 0; }
 uint32_t mote_z_open_count(void) { return 0; }
+void mote_z_set_sessions(uint32_t n) { (void)n; }
 void mote_z_close_all(void) {}
 
 int32_t port_z_open(uint32_t conn, uint32_t rx_bits, uint32_t tx_bits, uint32_t flags) {

@@ -26,6 +26,9 @@ void mote_z_enable(int on);
 void mote_z_close_all(void);
 /* Connections with a codec open (tests, diagnostics). */
 uint32_t mote_z_open_count(void);
+/* The number of codec sessions (MOTE_Z_SESSIONS by default), before the
+ * first z_open (mote-sim --deflate-sessions). */
+void mote_z_set_sessions(uint32_t n);
 
 /* The imports z_open, z_inflate, z_deflate, z_close are port_z_* of
  * mote_imports.h (see src/abi/imports.ts for the contracts). res receives

@@ -30,6 +30,15 @@
 #define MOTE_HAVE_ZLIB 0
 #endif
 
+/* permessage-deflate sessions open at once (platform/common/zcodec.c); past
+ * them an offer is declined and the connection goes on uncompressed. Each
+ * holds up to ~300 KB of zlib state at the largest windows (touched only as
+ * used, returned when the session closes); vhosts can ask for less
+ * (Vhost.setDeflateOptions). */
+#ifndef MOTE_Z_SESSIONS
+#define MOTE_Z_SESSIONS 64
+#endif
+
 /* ---- the BSD-socket port (platform/posix) ----------------------------------- */
 
 /* Listening sockets at once (one per port the vhosts use): a descriptor

@@ -27,6 +27,9 @@
 #include "sock.h"
 #include "../tls/tls.h"
 
+#define MOTE_STR_(x) #x
+#define MOTE_STR(x) MOTE_STR_(x) /* a number as a string literal */
+
 #ifndef MOTE_TLS_TEST_DIR /* the test certificates tools/bootstrap.js makes */
 #define MOTE_TLS_TEST_DIR "vendor/tls"
 #endif
@@ -37,6 +40,7 @@ static const char USAGE[] =
     "                [--flash FILE --image-key FILE]\n"
     "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
     "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--ws-ping S] [--ws-hangup S] [--ws-message S]\n"
+    "                [--deflate-sessions N]\n"
     "                [--help]\n"
     "  --port N       the default vhost's port (the first the app creates), in place of the app's own,\n"
     "                 for it and the vhosts created on that port; 0 = any free port. Other vhosts keep theirs\n"
@@ -48,6 +52,8 @@ static const char USAGE[] =
     "  --max-conns N  cap the connection table (default: RLIMIT_NOFILE minus descriptors in use)\n"
     "  --poll         use poll(2) instead of epoll (a portable build has poll(2) only)\n"
     "  --no-deflate   never negotiate permessage-deflate (RFC 7692), whatever the app allows\n"
+    "  --deflate-sessions N  permessage-deflate sessions open at once (default " MOTE_STR(MOTE_Z_SESSIONS) "); past\n"
+    "                 them an offer is declined and the connection goes on uncompressed\n"
     "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
     "                 this binary, else the one the build produced)\n"
     "  --flash FILE   run the image from this app-image store (wasm3 engine only; a file of\n"
@@ -180,7 +186,8 @@ static void parse_args(int argc, char **argv, struct args *a) {
                  !strcmp(name, "--flash") || !strcmp(name, "--image-key") ||
                  !strcmp(name, "--syslog-socket") || !strcmp(name, "--syslog-facility") ||
                  !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval") ||
-                 !strcmp(name, "--ws-ping") || !strcmp(name, "--ws-hangup") || !strcmp(name, "--ws-message");
+                 !strcmp(name, "--ws-ping") || !strcmp(name, "--ws-hangup") || !strcmp(name, "--ws-message") ||
+                 !strcmp(name, "--deflate-sessions");
     if (!is_bool && !is_val && !is_tls) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
@@ -241,6 +248,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     else if (!strcmp(name, "--ws-ping")) a->ws_ping_s = parse_uint(name, val, 86400);
     else if (!strcmp(name, "--ws-hangup")) a->ws_hangup_s = parse_uint(name, val, 86400);
     else if (!strcmp(name, "--ws-message")) a->ws_message_s = parse_uint(name, val, 86400);
+    else if (!strcmp(name, "--deflate-sessions")) mote_z_set_sessions(parse_uint(name, val, 65536));
     else if (!strcmp(name, "--flash")) a->flash = val;
     else if (!strcmp(name, "--image-key")) a->image_key = val;
     else if (!strcmp(name, "--syslog-socket")) {

@@ -12,7 +12,8 @@ export const ABI_VERSION = 8; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAG
 // 5: sock_connect, mote_connected, mote_connect_failed (the client role);
 // 6: sock_listen gets each vhost's port and interface; LIM_PORT (PORT_ANY) moves the default vhost only
 // 7: LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S
-// 8: image_begin takes the signed upload manifest (IMG_MAN_*), IMG_HDR_VERSION, IMG_ERR_AUTH .. IMG_ERR_RATE
+// 8: image_begin takes the signed upload manifest (IMG_MAN_*), IMG_HDR_VERSION, IMG_ERR_AUTH .. IMG_ERR_RATE;
+//    z_open's flags carry the deflater's memLevel (Z_MEM_LEVEL_SHIFT)
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -140,6 +141,7 @@ export const INIT_DEFLATE = 4; // the port has the DEFLATE codec (z_* imports): 
 // z_open flags: what RFC 7692 section 7.1.1 negotiated for the connection.
 export const Z_RX_NO_CONTEXT = 1; // client_no_context_takeover: the inflater restarts after each message
 export const Z_TX_NO_CONTEXT = 2; // server_no_context_takeover: the deflater restarts after each message
+export const Z_MEM_LEVEL_SHIFT = 8; // z_open flags bits 8..11: the deflater's memLevel 1..9 (0: the port's default, 8)
 // z_inflate / z_deflate flags
 export const Z_FINAL = 1; // these bytes end the message (RFC 7692 section 7.2.1/7.2.2: the 00 00 ff ff tail)
 // z_inflate / z_deflate results: Z_DONE (input consumed, nothing pending),

@@ -139,6 +139,18 @@ export class Vhost {
    *  default; setDeflate(true) in setup(). Costs the port's codec state
    *  (zlib: ~300 KB) per connection that negotiates it. */
   deflate: bool = false;
+  /** permessage-deflate's memory (lws lws_set_extension_option:
+   *  server_max_window_bits, client_max_window_bits, mem_level): our
+   *  deflater's window (9..15; the client may ask for less), the window we
+   *  ask the client's deflater to keep to when it offers
+   *  client_max_window_bits (8..15; our inflater then needs only that), and
+   *  our deflater's memLevel (1..9). zlib's state is about 2^(s+2) +
+   *  2^(m+9) bytes for the deflater plus 2^c + 7 KiB for the inflater:
+   *  ~300 KB at the defaults 15, 15, 8; ~40 KB at 10, 10, 4. Set with
+   *  setDeflateOptions(). */
+  deflateServerBits: u32 = 15;
+  deflateClientBits: u32 = 15;
+  deflateMemLevel: u32 = 8;
   /** Clients of this vhost must present a certificate issued by this CA (PEM
    *  file, read by the port; lws ssl_ca_filepath with
    *  LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT). "" = not asked. */
@@ -237,6 +249,15 @@ export class Vhost {
   /** Allow permessage-deflate on this vhost's WebSocket connections. */
   setDeflate(on: bool): Vhost {
     this.deflate = on;
+    return this;
+  }
+
+  /** deflateServerBits, deflateClientBits and deflateMemLevel at once
+   *  (clamped to their ranges). */
+  setDeflateOptions(serverMaxWindowBits: u32, clientMaxWindowBits: u32, memLevel: u32): Vhost {
+    this.deflateServerBits = serverMaxWindowBits < 9 ? 9 : serverMaxWindowBits > 15 ? 15 : serverMaxWindowBits;
+    this.deflateClientBits = clientMaxWindowBits < 8 ? 8 : clientMaxWindowBits > 15 ? 15 : clientMaxWindowBits;
+    this.deflateMemLevel = memLevel < 1 ? 1 : memLevel > 9 ? 9 : memLevel;
     return this;
   }
 

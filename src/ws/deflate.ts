@@ -11,11 +11,11 @@
 // port's, per connection, from z_open to z_close.
 
 import {
-  Z_RX_NO_CONTEXT, Z_TX_NO_CONTEXT, Z_FINAL, Z_DONE, Z_ERR_DATA, LOG_INFO, LOG_NOTICE, LOG_WARN,
+  Z_RX_NO_CONTEXT, Z_TX_NO_CONTEXT, Z_MEM_LEVEL_SHIFT, Z_FINAL, Z_DONE, Z_ERR_DATA, LOG_INFO, LOG_NOTICE, LOG_WARN,
 } from "../abi/constants";
 import { z_open, z_inflate, z_deflate } from "../abi/imports";
 import { logStart, logOn } from "../core/log";
-import { putAscii } from "../util/bytes";
+import { putAscii, putDecimal } from "../util/bytes";
 import { PRE } from "../core/limits";
 import { F_DEFLATE } from "../core/record";
 import { Conn } from "../core/conn";
@@ -219,14 +219,23 @@ export function negotiateDeflate(c: Conn, allowed: bool, out: usize): u32 {
     found = scanOffers(valuePtr(c, <u32>i), valueLen(c, <u32>i));
   }
   if (!found) return 0;
-  // Our deflater honours server_max_window_bits; our inflater takes the
-  // largest window (we do not limit the client: no client_max_window_bits
-  // in the response, section 7.1.2.2).
-  const txBits: u32 = oServerBits > 0 ? <u32>oServerBits : 15;
-  const flags = (oClientNoCtx ? Z_RX_NO_CONTEXT : 0) | (oServerNoCtx ? Z_TX_NO_CONTEXT : 0);
-  const r = z_open(c.id, 15, txBits, flags);
+  // Our deflater: the client's server_max_window_bits and the vhost's
+  // limit. Our inflater: the client's window, which we may limit only when
+  // it offered client_max_window_bits (section 7.1.2.2).
+  const vh = c.getVhost();
+  let txBits: u32 = oServerBits > 0 ? <u32>oServerBits : 15;
+  if (txBits > vh.deflateServerBits) txBits = vh.deflateServerBits;
+  let rxBits: u32 = 15;
+  if (oClientBits >= 0) {
+    rxBits = oClientBits > 0 ? <u32>oClientBits : 15;
+    if (rxBits > vh.deflateClientBits) rxBits = vh.deflateClientBits;
+  }
+  const flags = (oClientNoCtx ? Z_RX_NO_CONTEXT : 0) | (oServerNoCtx ? Z_TX_NO_CONTEXT : 0) | (vh.deflateMemLevel << Z_MEM_LEVEL_SHIFT);
+  const r = z_open(c.id, rxBits, txBits, flags);
   if (r != Z_DONE) {
-    if (logOn(LOG_WARN)) logStart(LOG_WARN).s("conn ").u(c.id).s(": permessage-deflate declined: the port's codec refused (").i(r).s(")").end();
+    // the port's sessions are all in use (or it has no memory): the
+    // connection goes on without the extension
+    if (logOn(LOG_NOTICE)) logStart(LOG_NOTICE).s("conn ").u(c.id).s(": permessage-deflate declined: no codec session free (").i(r).s(")").end();
     return 0;
   }
   c.flags |= F_DEFLATE;
@@ -235,14 +244,14 @@ export function negotiateDeflate(c: Conn, allowed: bool, out: usize): u32 {
   // client_no_context_takeover is echoed: the client resets, so may we (7.1.1.2)
   if (oServerNoCtx) w += putAscii(out + w, "; server_no_context_takeover");
   if (oClientNoCtx) w += putAscii(out + w, "; client_no_context_takeover");
-  if (oServerBits > 0) {
+  if (oServerBits > 0 || txBits < 15) {
     w += putAscii(out + w, "; server_max_window_bits=");
-    if (oServerBits >= 10) {
-      store<u8>(out + w, 0x31);
-      w++;
-    }
-    store<u8>(out + w, <u8>(0x30 + oServerBits % 10));
-    w++;
+    w += putDecimal(out + w, txBits);
+  }
+  // an offered value already binds the client (7.1.2.2): answer only a lower one
+  if ((oClientBits == 0 && rxBits < 15) || (oClientBits > 0 && rxBits < <u32>oClientBits)) {
+    w += putAscii(out + w, "; client_max_window_bits=");
+    w += putDecimal(out + w, rxBits);
   }
   w += putAscii(out + w, "\r\n");
   if (logOn(LOG_INFO)) logStart(LOG_INFO).s("conn ").u(c.id).s(": permessage-deflate, window ").u(txBits).s(oServerNoCtx ? ", server_no_context_takeover" : "").s(oClientNoCtx ? ", client_no_context_takeover" : "").end();

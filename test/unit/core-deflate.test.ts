@@ -59,8 +59,8 @@ function closeCode(f: Frame): number {
 }
 
 describe("negotiation (RFC 7692 section 7.1)", () => {
-  const accepted: [string, string | string[], string, number, number][] = [
-    // offer, response, z_open flags, deflate window
+  const accepted: [string, string | string[], string, number, number, number?][] = [
+    // offer, response, z_open flags, deflate window[, inflate window: the client's offered client_max_window_bits]
     ["plain offer", "permessage-deflate", "permessage-deflate", 0, 15],
     ["client_max_window_bits without a value (browsers)", "permessage-deflate; client_max_window_bits", "permessage-deflate", 0, 15],
     ["server_no_context_takeover is answered", "permessage-deflate; server_no_context_takeover", "permessage-deflate; server_no_context_takeover", C.Z_TX_NO_CONTEXT, 15],
@@ -68,9 +68,9 @@ describe("negotiation (RFC 7692 section 7.1)", () => {
     ["server_max_window_bits bounds our window", "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10", 0, 10],
     ["quoted value", 'permessage-deflate; server_max_window_bits="12"', "permessage-deflate; server_max_window_bits=12", 0, 12],
     ["names ignore case, OWS around separators", "PerMessage-Deflate ;\tServer_No_Context_Takeover ; client_max_window_bits = 10",
-      "permessage-deflate; server_no_context_takeover", C.Z_TX_NO_CONTEXT, 15],
+      "permessage-deflate; server_no_context_takeover", C.Z_TX_NO_CONTEXT, 15, 10],
     ["every parameter", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9",
-      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9", C.Z_RX_NO_CONTEXT | C.Z_TX_NO_CONTEXT, 9],
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9", C.Z_RX_NO_CONTEXT | C.Z_TX_NO_CONTEXT, 9, 9],
     ["the first acceptable offer wins", "permessage-deflate; server_max_window_bits=9, permessage-deflate",
       "permessage-deflate; server_max_window_bits=9", 0, 9],
     ["a declined offer gives way to the next", "permessage-deflate; bogus, permessage-deflate; server_no_context_takeover",
@@ -81,14 +81,15 @@ describe("negotiation (RFC 7692 section 7.1)", () => {
     ["server_max_window_bits=8 (zlib has no 256-byte window) is declined for the next offer", "permessage-deflate; server_max_window_bits=8, permessage-deflate",
       "permessage-deflate", 0, 15],
   ];
-  test.each(accepted)("%s", (_name, offer, response, flags, window) => {
+  test.each(accepted)("%s", (_name, offer, response, flags, window, rxWindow = 15) => {
     const { c, ext } = open(offer);
     expect(ext).toBe(response);
     const z = h.codecs.get(c.id)!;
     expect(z).toBeDefined();
     expect(z.flags).toBe(flags);
     expect(z.txBits).toBe(window);
-    expect(z.rxBits).toBe(15);
+    expect(z.rxBits).toBe(rxWindow);
+    expect(z.memLevel).toBe(8); // the vhost's default
   });
 
   const declined: [string, string | null][] = [

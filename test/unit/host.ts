@@ -76,7 +76,12 @@ export class HostCodec {
   rxPending = Buffer.alloc(0);
   txPending = Buffer.alloc(0);
   txFinalQueued = false;
-  constructor(public rxBits: number, public txBits: number, public flags: number) {}
+  /** The deflater's memLevel the core asked for (z_open flags, Z_MEM_LEVEL_SHIFT). */
+  memLevel: number;
+  constructor(public rxBits: number, public txBits: number, public flags: number) {
+    this.memLevel = (flags >>> C.Z_MEM_LEVEL_SHIFT) & 15;
+    this.flags = flags & ((1 << C.Z_MEM_LEVEL_SHIFT) - 1);
+  }
 
   inflate(input: Uint8Array, final: boolean): { r: number; out: Buffer; consumed: number } {
     if (input.length > 0) this.rxHist.push(Buffer.from(input));
