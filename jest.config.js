@@ -3,7 +3,8 @@
 // MOTE_PORTABLE by test/target.js for test/integration/sim.ts):
 //   wasm2c  every suite, the simulator on the board's default engine (wasm2c)
 //           over the Linux arch of the BSD-socket port (epoll, accept4,
-//           TCP_USER_TIMEOUT), and test/qemu/ on the board's wasm2c firmware
+//           TCP_USER_TIMEOUT), test/qemu/ on the board's wasm2c firmware, and
+//           test/fuzz/ (libFuzzer over the wasm2c core, a bounded run per target)
 //   wasm3   every suite that runs the simulator (integration, conformance,
 //           TLS, hostile), again, on the wasm3 interpreter, and over the portable
 //           build of the socket port (POSIX calls and poll(2) only: what the

@@ -63,6 +63,8 @@ const DEBIAN_TEST = [
   ["python3", "python3"],
   ["ip", "iproute2"], // test/integration/keepalive.test.ts: a network namespace and a veth
   ["/usr/include/libwebsockets.h", "libwebsockets-dev"], // the anchor of `mote bench`
+  ["clang", "clang"], // test/fuzz: libFuzzer targets over the core (tools/fuzz.ts)
+  ["__file__/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a", "libclang-rt-14-dev"],
 ];
 
 function have(cmd) {
