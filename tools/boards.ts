@@ -84,6 +84,9 @@ export interface Board {
     wsPingSeconds?: number;
     wsHangupSeconds?: number;
     wsMessageSeconds?: number;
+    /** Connections at once from one peer address (nginx limit_conn), the
+     *  default of every vhost; absent or 0: no limit. */
+    maxConnsPerPeer?: number;
   };
   /** Firmware size limits `mote size` figures are held to (test/qemu/size.test.ts),
    *  per engine, and the per-part figures [flash, RAM] measured when they were set. */

@@ -226,6 +226,7 @@ export function boardConfig(board: Board): string {
     `#define MOTE_BOARD_WS_PING_S ${l.wsPingSeconds ?? 60}`,
     `#define MOTE_BOARD_WS_HANGUP_S ${l.wsHangupSeconds ?? 120}`,
     `#define MOTE_BOARD_WS_MESSAGE_S ${l.wsMessageSeconds ?? 60}`,
+    `#define MOTE_BOARD_PEER_CONNS ${l.maxConnsPerPeer ?? 0}`,
     // the board's overrides of platform/include/mote_opts.h
     ...Object.entries(board.opts || {}).map(([k, v]) => `#define MOTE_${k} ${v}`),
     ...(board.imageStore

@@ -171,6 +171,7 @@ static int bring_up(void) {
   put_u32le(blk + MOTE_LIM_WS_PING_S, limits.ws_ping_s);
   put_u32le(blk + MOTE_LIM_WS_HANGUP_S, limits.ws_hangup_s);
   put_u32le(blk + MOTE_LIM_WS_MESSAGE_S, limits.ws_message_s);
+  put_u32le(blk + MOTE_LIM_PEER_CONNS, limits.peer_conns);
   put_u32le(blk + MOTE_LIM_FLAGS, limits.flags | (mote_image_store_active() ? MOTE_INIT_IMAGE_STORE : 0) |
                                        (mote_z_available() ? MOTE_INIT_DEFLATE : 0));
   int32_t rc = 0;

@@ -70,6 +70,8 @@ struct mote_limits {
   uint32_t ws_ping_s;
   uint32_t ws_hangup_s;
   uint32_t ws_message_s;
+  /* connections at once from one peer address, the vhosts' default (0: none) */
+  uint32_t peer_conns;
 };
 
 #define MOTE_DRV_OK 0

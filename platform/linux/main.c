@@ -40,7 +40,7 @@ static const char USAGE[] =
     "                [--flash FILE --image-key FILE]\n"
     "                [--daemon [--lock FILE]] [--syslog [--syslog-socket PATH] [--syslog-facility NAME]]\n"
     "                [--ka-time S [--ka-probes N] [--ka-interval S]] [--ws-ping S] [--ws-hangup S] [--ws-message S]\n"
-    "                [--deflate-sessions N]\n"
+    "                [--deflate-sessions N] [--max-conns-per-peer N]\n"
     "                [--help]\n"
     "  --port N       the default vhost's port (the first the app creates), in place of the app's own,\n"
     "                 for it and the vhosts created on that port; 0 = any free port. Other vhosts keep theirs\n"
@@ -54,6 +54,8 @@ static const char USAGE[] =
     "  --no-deflate   never negotiate permessage-deflate (RFC 7692), whatever the app allows\n"
     "  --deflate-sessions N  permessage-deflate sessions open at once (default " MOTE_STR(MOTE_Z_SESSIONS) "); past\n"
     "                 them an offer is declined and the connection goes on uncompressed\n"
+    "  --max-conns-per-peer N  connections at once from one peer address (nginx limit_conn) for vhosts\n"
+    "                 that set none (default: the board file's, none); past it: 503 and close\n"
     "  --module FILE  the module image to run (wasm3 engine only; default: core.wasm next to\n"
     "                 this binary, else the one the build produced)\n"
     "  --flash FILE   run the image from this app-image store (wasm3 engine only; a file of\n"
@@ -130,6 +132,7 @@ struct args {
   struct mote_tls_server_opts tls_opts;
   uint32_t ka_time, ka_probes, ka_interval; /* --ka-*; ka_time 0: the vhosts' own */
   uint32_t ws_ping_s, ws_hangup_s, ws_message_s; /* --ws-*: the board's defaults unless given */
+  uint32_t peer_conns; /* --max-conns-per-peer */
 };
 
 static void parse_tls_arg(struct args *a, const char *name, const char *val) {
@@ -187,7 +190,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
                  !strcmp(name, "--syslog-socket") || !strcmp(name, "--syslog-facility") ||
                  !strcmp(name, "--ka-time") || !strcmp(name, "--ka-probes") || !strcmp(name, "--ka-interval") ||
                  !strcmp(name, "--ws-ping") || !strcmp(name, "--ws-hangup") || !strcmp(name, "--ws-message") ||
-                 !strcmp(name, "--deflate-sessions");
+                 !strcmp(name, "--deflate-sessions") || !strcmp(name, "--max-conns-per-peer");
     if (!is_bool && !is_val && !is_tls) usage_error("unknown option '%s'", arg);
     if (is_bool) {
       if (val) usage_error("option '%s' takes no value", name);
@@ -249,6 +252,7 @@ static void parse_args(int argc, char **argv, struct args *a) {
     else if (!strcmp(name, "--ws-hangup")) a->ws_hangup_s = parse_uint(name, val, 86400);
     else if (!strcmp(name, "--ws-message")) a->ws_message_s = parse_uint(name, val, 86400);
     else if (!strcmp(name, "--deflate-sessions")) mote_z_set_sessions(parse_uint(name, val, 65536));
+    else if (!strcmp(name, "--max-conns-per-peer")) a->peer_conns = parse_uint(name, val, 65535);
     else if (!strcmp(name, "--flash")) a->flash = val;
     else if (!strcmp(name, "--image-key")) a->image_key = val;
     else if (!strcmp(name, "--syslog-socket")) {
@@ -420,7 +424,8 @@ static int open_wake_pipe(void) {
 
 int main(int argc, char **argv) {
   struct args a = {.port = 7681, .iface = "127.0.0.1", .log_mask = MOTE_LOG_DEFAULT, .syslog_facility = -1,
-                   .ws_ping_s = MOTE_BOARD_WS_PING_S, .ws_hangup_s = MOTE_BOARD_WS_HANGUP_S, .ws_message_s = MOTE_BOARD_WS_MESSAGE_S};
+                   .ws_ping_s = MOTE_BOARD_WS_PING_S, .ws_hangup_s = MOTE_BOARD_WS_HANGUP_S, .ws_message_s = MOTE_BOARD_WS_MESSAGE_S,
+                   .peer_conns = MOTE_BOARD_PEER_CONNS};
   parse_args(argc, argv, &a);
   struct sock_config cfg = {.iface = a.iface, .port_map = a.port_map, .n_port_map = a.n_port_map,
                             .tls_handshake_ms = a.tls_handshake_ms ? a.tls_handshake_ms : MOTE_TLS_HANDSHAKE_MS};
@@ -543,6 +548,7 @@ int main(int argc, char **argv) {
       .ws_ping_s = a.ws_ping_s,
       .ws_hangup_s = a.ws_hangup_s,
       .ws_message_s = a.ws_message_s,
+      .peer_conns = a.peer_conns,
   };
   if (mote_drv_start(&lim) < 0) {
     sock_free();

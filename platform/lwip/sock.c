@@ -61,6 +61,7 @@ static uint32_t nslots;
 static int32_t free_head = -1;
 static uint32_t n_open, n_linger, n_events;
 static struct tcp_pcb *listeners[MOTE_MAX_LISTENERS];
+static uint16_t peer_limit[MOTE_MAX_LISTENERS]; /* connections at once from one address (sock_listen flags); 0: none */
 /* TCP keepalive for pcbs accepted on each listener, ms (idle 0: off) */
 static struct {
   uint32_t idle_ms, intvl_ms, cnt;
@@ -469,6 +470,27 @@ static void on_err(void *arg, err_t err) {
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   uint32_t l = (uint32_t)(uintptr_t)arg;
   if (err != ERR_OK || !pcb) return ERR_VAL;
+  if (l < MOTE_MAX_LISTENERS && peer_limit[l] && accepting) {
+    /* nginx limit_conn: connections at once from this peer's address */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nslots; i++)
+      if ((slots[i].state == S_OPEN || slots[i].state == S_HANDSHAKE) && slots[i].pcb && ip_addr_cmp(&slots[i].pcb->remote_ip, &pcb->remote_ip)) n++;
+    if (n >= peer_limit[l]) {
+      static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n"
+                                 "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections from your address\r\n";
+      mote_info("accept: refused: %u connections from one address already (the per-peer limit)", (unsigned)peer_limit[l]);
+      tcp_arg(pcb, NULL);
+#if MOTE_TLS
+      if (!lis_tls[l].use)
+#endif
+        if (tcp_write(pcb, busy, sizeof busy - 1, 0) == ERR_OK) tcp_output(pcb);
+      if (tcp_close(pcb) != ERR_OK) {
+        tcp_abort(pcb);
+        return ERR_ABRT;
+      }
+      return ERR_OK;
+    }
+  }
   int32_t id = accepting ? free_pop() : -1;
   if (id < 0) {
     if (accepting) mote_log_table_full(sys_now());
@@ -548,7 +570,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (flags & MOTE_LISTEN_IPV6) mote_info("listen: IPv6 not built on this board; IPv4 only");
   /* one interface: a vhost on the port of an open listener shares it */
   for (int o = 0; o < MOTE_MAX_LISTENERS; o++)
-    if (listeners[o] && listeners[o]->local_port == port && port != 0) return o;
+    if (listeners[o] && listeners[o]->local_port == port && port != 0) return o; /* the first vhost's limit stays */
   int l = 0;
   while (l < MOTE_MAX_LISTENERS && listeners[l]) l++;
   if (l == MOTE_MAX_LISTENERS) {
@@ -576,6 +598,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     return -MOTE_ERR_NOMEM;
   }
   listeners[l] = lp;
+  peer_limit[l] = (uint16_t)(flags >> MOTE_LISTEN_PEER_LIMIT_SHIFT);
 #if MOTE_TLS
   mote_tls_listener_open(&lis_tls[l], tls_cmd);
 #endif
@@ -796,6 +819,7 @@ static void close_listeners(void) {
     tcp_accept(listeners[l], NULL);
     tcp_close(listeners[l]); /* a listening pcb is freed at once */
     listeners[l] = NULL;
+    peer_limit[l] = 0;
 #if MOTE_TLS
     lis_tls[l].use = NULL; /* its own configuration stays until no session can use it (tls_own_free) */
 #endif

@@ -57,6 +57,7 @@ struct slot {
   int32_t next, prev; /* free list (next) or linger list */
   int32_t pnext;      /* pending list */
   int32_t snext;      /* starved list */
+  uint8_t peer[16];   /* the peer's address (IPv4 mapped into IPv6), for the per-peer limit */
 };
 
 struct listener {
@@ -73,6 +74,7 @@ struct listener {
   /* TCP keepalive for accepted sockets (port_sock_keepalive); idle 0: off */
   int ka_idle, ka_intvl, ka_cnt;
   unsigned ka_user_timeout_ms;
+  uint32_t peer_limit; /* connections at once from one address (sock_listen flags); 0: none */
 };
 
 static struct sock_config cfg;
@@ -380,6 +382,7 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
     L->active = 1;
     L->backoff = 0;
     L->ka_idle = 0; /* the restarted core sets keepalive again if it wants it */
+    L->peer_limit = flags >> MOTE_LISTEN_PEER_LIMIT_SHIFT;
     mote_tls_listener_open(&L->tls, cfg.tls_server); /* and TLS (port_sock_tls) */
     n_parked--;
     cfg.loop->mod(L->fd, accepting ? EV_IN : 0);
@@ -434,7 +437,8 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
     real_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .v6 = fam == 6, .port = port};
+  lis[l] = (struct listener){.fd = fd, .active = 1, .v6only = (uint8_t)v6only, .v6 = fam == 6, .port = port,
+                             .peer_limit = flags >> MOTE_LISTEN_PEER_LIMIT_SHIFT};
   snprintf(lis[l].iface, sizeof lis[l].iface, "%s", addr);
   mote_tls_listener_open(&lis[l].tls, cfg.tls_server);
   char asked[32] = "";
@@ -640,6 +644,35 @@ static int do_handshake(int32_t id) {
   return H_OK;
 }
 
+/* The peer's address of a new socket, as 16 bytes (IPv4 mapped into IPv6):
+ * 0, or -1 when it has none (a Unix socket). */
+static int peer_of(int fd, uint8_t out[16]) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) return -1;
+  if (ss.ss_family == AF_INET6) {
+    memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    return 0;
+  }
+  if (ss.ss_family != AF_INET) return -1;
+  memset(out, 0, 10);
+  out[10] = out[11] = 0xff;
+  memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+  return 0;
+}
+
+/* Connections at once from `peer` (every listener's, open or in a TLS
+ * handshake). A scan of the table: only with a limit set, once per accept. */
+static uint32_t peer_count(const uint8_t peer[16]) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < cfg.nslots; i++)
+    if ((slots[i].state == S_OPEN || slots[i].state == S_HANDSHAKE) && !memcmp(slots[i].peer, peer, 16)) n++;
+  return n;
+}
+
+static const char PEER_503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n"
+                               "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections from your address\r\n";
+
 static int handle_listener(int l) {
   struct listener *L = &lis[l];
   if (!L->active || !accepting || L->backoff) return H_OK;
@@ -655,12 +688,22 @@ static int handle_listener(int l) {
       cfg.loop->mod(L->fd, 0);
       break;
     }
+    uint8_t peer[16] = {0};
+    int have_peer = peer_of(fd, peer) == 0;
+    if (L->peer_limit && have_peer && peer_count(peer) >= L->peer_limit) {
+      /* nginx limit_conn: a clear answer (plaintext listeners), then close */
+      if (!L->tls.use && send(fd, PEER_503, sizeof PEER_503 - 1, MOTE_ARCH_SEND_FLAGS) < 0) { /* nothing more to tell it */ }
+      close(fd);
+      mote_info("accept: refused: %u connections from one address already (the per-peer limit)", (unsigned)L->peer_limit);
+      continue;
+    }
     int32_t id = free_pop();
     if (id < 0) {
       close(fd);
       mote_log_table_full(port_now_ms());
       continue;
     }
+    memcpy(slots[id].peer, peer, 16);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (L->ka_idle) apply_keepalive(L, fd, id);

@@ -131,6 +131,7 @@ static void board_args(struct mote_limits *lim) {
                       : !strcmp(name, "--ws-ping") ? &lim->ws_ping_s
                       : !strcmp(name, "--ws-hangup") ? &lim->ws_hangup_s
                       : !strcmp(name, "--ws-message") ? &lim->ws_message_s
+                      : !strcmp(name, "--max-conns-per-peer") ? &lim->peer_conns
                       : !strcmp(name, "-d") ? &lim->log_level : NULL; /* -d: lws log bitmask, as mote-sim's */
     char *val = field ? strtok_r(NULL, " ", &save) : NULL;
     uint32_t v = 0; /* decimal seconds or count; strtoul would cost 360 B of flash */
@@ -168,6 +169,7 @@ int main(void) {
       .ws_ping_s = MOTE_BOARD_WS_PING_S,
       .ws_hangup_s = MOTE_BOARD_WS_HANGUP_S,
       .ws_message_s = MOTE_BOARD_WS_MESSAGE_S,
+      .peer_conns = MOTE_BOARD_PEER_CONNS,
   };
   board_args(&lim);
   mote_log_set_mask(lim.log_level);

@@ -13,7 +13,7 @@ export const ABI_VERSION = 8; // 2: sock_keepalive, image_*, LIM_KA_*, INIT_IMAG
 // 6: sock_listen gets each vhost's port and interface; LIM_PORT (PORT_ANY) moves the default vhost only
 // 7: LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S
 // 8: image_begin takes the signed upload manifest (IMG_MAN_*), IMG_HDR_VERSION, IMG_ERR_AUTH .. IMG_ERR_RATE;
-//    z_open's flags carry the deflater's memLevel (Z_MEM_LEVEL_SHIFT)
+//    z_open's flags carry the deflater's memLevel (Z_MEM_LEVEL_SHIFT); sock_listen's the per-peer limit; LIM_PEER_CONNS
 
 // ---- log levels (lws bit values: LLL_ERR, LLL_WARN, ...) -------------------
 export const LOG_ERR = 1;
@@ -37,6 +37,9 @@ export const ERR_ADDRINUSE = 98;
 // ---- listen flags (sock_listen) ---------------------------------------------
 export const LISTEN_IPV6 = 1; // bind an IPv6 socket (dual-stack where the OS allows)
 export const LISTEN_V6ONLY = 2; // IPV6_V6ONLY on that socket
+// sock_listen flags bits 16..31: connections at once from one peer address
+// on every listener (0: no limit); past it the port answers 503 and closes.
+export const LISTEN_PEER_LIMIT_SHIFT = 16;
 
 // ---- how the core asks the port to close (sock_close) -----------------------
 // Abort: close at once; unsent bytes may be lost (RST where the OS does so).
@@ -131,7 +134,10 @@ export const LIM_TX_CONN_BYTES = 52;
 export const LIM_WS_PING_S = 56;
 export const LIM_WS_HANGUP_S = 60;
 export const LIM_WS_MESSAGE_S = 64;
-export const LIM_SIZE = 68;
+// Connections at once from one peer address, the default of vhosts that set
+// none (board limits.maxConnsPerPeer, mote sim --max-conns-per-peer); 0: none.
+export const LIM_PEER_CONNS = 68;
+export const LIM_SIZE = 72;
 export const PORT_ANY = 0x10000; // LIM_PORT: any free port (sock_listen's port 0)
 
 export const INIT_IMAGE_STORE = 2; // the port keeps an image store: serve PUT /.mote/image

@@ -7,7 +7,7 @@
 
 import {
   LIM_MAX_CONNS, LIM_RX_BUF, LIM_HDR_POOL, LIM_HDR_BYTES, LIM_TX_BLOCKS, LIM_TX_BLOCK_BYTES, LIM_LOG_LEVEL,
-  LIM_MAX_MESSAGE, LIM_PORT, PORT_ANY, LIM_FLAGS, LIM_SIZE, LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
+  LIM_MAX_MESSAGE, LIM_PORT, PORT_ANY, LIM_FLAGS, LIM_SIZE, LIM_TX_CONN_BYTES, LIM_WS_PING_S, LIM_WS_HANGUP_S, LIM_WS_MESSAGE_S, LIM_PEER_CONNS, LISTEN_PEER_LIMIT_SHIFT, LIM_KA_TIME, LIM_KA_PROBES, LIM_KA_INTERVAL, INIT_IMAGE_STORE, INIT_DEFLATE,
   VHOST_ANY, TLS_OPT_CERT, TLS_OPT_KEY, TLS_OPT_CIPHERS, TLS_OPT_CLIENT_CA, TLS_OPT_NAME, LOG_ERR, LOG_WARN, LOG_NOTICE,
 } from "../abi/constants";
 import { sock_listen, sock_keepalive, sock_tls } from "../abi/imports";
@@ -126,7 +126,10 @@ function listen(): i32 {
       let port = vh.port;
       if (v == 0 && portArg != 0) port = portArg == PORT_ANY ? 0 : portArg;
       const iface = String.UTF8.encode(vh.iface); // start-up only
-      const l = sock_listen(port, changetype<usize>(iface), <u32>iface.byteLength, 0);
+      // per-peer limit: the vhost's, else the board's (one listener: the first vhost's)
+      let perPeer: u32 = vh.maxConnsPerPeer >= 0 ? <u32>vh.maxConnsPerPeer : lim(LIM_PEER_CONNS);
+      if (perPeer > 0xffff) perPeer = 0xffff;
+      const l = sock_listen(port, changetype<usize>(iface), <u32>iface.byteLength, perPeer << LISTEN_PEER_LIMIT_SHIFT);
       if (l < 0) {
         logStart(LOG_ERR).s("vhost ").s(vh.name).s(": cannot listen on ").s(vh.iface.length > 0 ? vh.iface : "the default address")
           .s(" port ").u(port).s(" (errno ").i(-l).s(")").end();

@@ -175,6 +175,12 @@ export class Vhost {
    *  `mote sim --ws-ping/--ws-hangup/--ws-message` change. Set with
    *  setWsTimeouts() in setup(). */
   wsPingSecs: i32 = -1;
+  /** Connections at once from one peer address (nginx limit_conn): past it
+   *  a new connection is answered 503 by the port and closed. 0 = no limit;
+   *  -1 (the default) = the board's (limits.maxConnsPerPeer, `mote sim
+   *  --max-conns-per-peer`). Counted over every listener; a listener shared
+   *  by vhosts takes the first one's. Set with setMaxConnsPerPeer(). */
+  maxConnsPerPeer: i32 = -1;
   wsHangupSecs: i32 = -1;
   wsMessageSecs: i32 = -1;
   /** The above in ms, resolved at init (0: never). */
@@ -258,6 +264,12 @@ export class Vhost {
     this.deflateServerBits = serverMaxWindowBits < 9 ? 9 : serverMaxWindowBits > 15 ? 15 : serverMaxWindowBits;
     this.deflateClientBits = clientMaxWindowBits < 8 ? 8 : clientMaxWindowBits > 15 ? 15 : clientMaxWindowBits;
     this.deflateMemLevel = memLevel < 1 ? 1 : memLevel > 9 ? 9 : memLevel;
+    return this;
+  }
+
+  /** See maxConnsPerPeer. */
+  setMaxConnsPerPeer(n: i32): Vhost {
+    this.maxConnsPerPeer = n;
     return this;
   }
 

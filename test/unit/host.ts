@@ -26,6 +26,8 @@ export interface Limits {
   wsPing?: number;
   wsHangup?: number;
   wsMessage?: number;
+  /** LIM_PEER_CONNS: the vhosts' default per-peer limit (sock_listen flags). */
+  peerConns?: number;
   /** LIM_PORT: the default vhost's port from the command line (0: its own; C.PORT_ANY). */
   port?: number;
   /** INIT_DEFLATE: the host offers its DEFLATE codec (HostCodec) to the core. */
@@ -336,6 +338,7 @@ export class Host {
     put(C.LIM_WS_PING_S, l.wsPing ?? 0);
     put(C.LIM_WS_HANGUP_S, l.wsHangup ?? 0);
     put(C.LIM_WS_MESSAGE_S, l.wsMessage ?? 0);
+    put(C.LIM_PEER_CONNS, l.peerConns ?? 0);
     const r = this.ex.mote_init(this.now);
     if (r !== 0) throw new Error(`mote_init failed: ${JSON.stringify(this.logs)}`);
   }
