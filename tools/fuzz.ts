@@ -18,7 +18,7 @@ import * as C from "../src/abi/constants";
 const ROOT = path.resolve(__dirname, "..");
 const OUT = path.join(ROOT, "build/fuzz");
 const WASM2C_RT = "/usr/src/wasm2c";
-export const TARGETS = ["http", "ws", "deflate", "mounts", "image", "client"] as const;
+export const TARGETS = ["http", "ws", "deflate", "mounts", "image", "client", "wasmcheck"] as const;
 export type Target = (typeof TARGETS)[number];
 
 const CFLAGS = ["-g", "-O1", "-fsanitize=fuzzer-no-link,address,undefined", "-fno-sanitize-recover=undefined", "-std=gnu11",
@@ -40,8 +40,10 @@ export function buildFuzzers(quiet = true): Record<Target, string> {
   const shared = [
     path.join(dir, "gen/core.c"), path.join(WASM2C_RT, "wasm-rt-impl.c"), path.join(ROOT, "platform/engines/wasm2c/engine_wasm2c.c"),
     path.join(ROOT, "platform/common/zcodec.c"), path.join(ROOT, "platform/common/image_store.c"), path.join(ROOT, "platform/common/sha256.c"),
+    path.join(ROOT, "platform/common/wasm_check.c"),
   ];
-  const headers = [...fs.readdirSync(path.join(dir, "include")).map((f) => path.join(dir, "include", f)), path.join(dir, "gen/core.h")];
+  const headers = [...fs.readdirSync(path.join(dir, "include")).map((f) => path.join(dir, "include", f)), path.join(dir, "gen/core.h"),
+    ...fs.readdirSync(path.join(ROOT, "platform/common")).filter((f) => f.endsWith(".h")).map((f) => path.join(ROOT, "platform/common", f))];
   const objs = shared.map((src) => {
     const o = path.join(OUT, "obj", path.basename(src).replace(/\.c$/, ".o"));
     if (!newer(o, [src, ...headers])) {
@@ -109,6 +111,10 @@ export function seeds(t: Target): Buffer[] {
     crypto.createHash("sha256").update(img).digest().copy(m, C.IMG_MAN_SHA256);
     crypto.createHmac("sha256", key).update(m.subarray(0, C.IMG_MAN_HMAC)).digest().copy(m, C.IMG_MAN_HMAC);
     add(Buffer.concat([m, img]));
+  } else if (t === "wasmcheck") {
+    add(fs.readFileSync(build({ board: "linux", engine: "wasm2c", app: "test/apps/core-test.ts", quiet: true }).wasm));
+    add(Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 1]));
+    add(Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 1, 0x7f, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0b])]));
   } else {
     // the answer to the client's key: port_random_fill gives 16 x 0x5a
     const key = Buffer.alloc(16, 0x5a).toString("base64");

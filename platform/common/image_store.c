@@ -67,13 +67,19 @@ static const char *slot_problem(int s, uint32_t *seq) {
   return NULL;
 }
 
-/* The version of slot s's header (0 when unset or the slot is empty); a
- * revoked slot's counts too: what was once installed is never undercut. */
+/* The highest version slot s holds or was tried with: its header's (a
+ * revoked slot's too: what was once installed is never undercut) and the
+ * floor an upload into it programmed right after the erase (an interrupted
+ * or refused upload's version stays used). 0 when none. */
 static uint32_t slot_version(int s) {
   const uint8_t *h = slot_hdr(s);
-  if (rd32(h + MOTE_IMG_HDR_MAGIC) != (uint32_t)MOTE_IMG_MAGIC || rd32(h + MOTE_IMG_HDR_FORMAT) != MOTE_IMG_FORMAT) return 0;
-  uint32_t v = rd32(h + MOTE_IMG_HDR_VERSION);
-  return v == 0xffffffffu ? 0 : v;
+  uint32_t v = 0;
+  if (rd32(h + MOTE_IMG_HDR_MAGIC) == (uint32_t)MOTE_IMG_MAGIC && rd32(h + MOTE_IMG_HDR_FORMAT) == MOTE_IMG_FORMAT) {
+    uint32_t hv = rd32(h + MOTE_IMG_HDR_VERSION);
+    if (hv != 0xffffffffu) v = hv;
+  }
+  uint32_t floor = rd32(h + MOTE_IMG_HDR_FLOOR);
+  return floor != 0xffffffffu && floor > v ? floor : v;
 }
 
 static uint32_t installed_version(void) {
@@ -185,37 +191,44 @@ static int32_t refuse_manifest(int32_t err, const char *why) {
 
 /* The manifest (IMG_MAN_*) is checked before anything is erased: its HMAC
  * under the device key, the device it names, its version against every
- * version in the store (anti-rollback: a replayed or older upload is
- * refused), and the length. */
+ * version the store holds or was tried with (anti-rollback: a replayed or
+ * older upload is refused; each version is used once), and the length. */
 int32_t port_image_begin(uint32_t len, uint8_t *man, uint32_t man_len) {
   if (!active) return MOTE_IMG_ERR_NO_STORE;
   if (switch_wanted || up_state == UP_COMMITTED) return MOTE_IMG_ERR_BUSY;
   if (up_state == UP_WRITING) return MOTE_IMG_ERR_BUSY;
   if (man_len != MOTE_IMG_MAN_BYTES) return MOTE_IMG_ERR_STATE;
-  if (auth_fails) {
-    uint32_t now = port_now_ms();
-    if ((int32_t)(retry_at - now) > 0) {
-      wr32(man, (retry_at - now + 999) / 1000); /* the seconds to wait, for Retry-After */
-      return MOTE_IMG_ERR_RATE;
-    }
-  }
+  /* The HMAC first: a manifest signed with the key is never held back by
+   * the back-off, which forged ones run into, so nobody can lock out
+   * updates by sending garbage. */
   uint8_t mac[MOTE_SHA256_BYTES];
   struct mote_hmac m;
   mote_hmac_init(&m, key, sizeof key);
   mote_hmac_update(&m, man, MOTE_IMG_MAN_HMAC);
   mote_hmac_final(&m, mac);
-  if (!mote_equal_ct(mac, man + MOTE_IMG_MAN_HMAC, sizeof mac))
+  if (!mote_equal_ct(mac, man + MOTE_IMG_MAN_HMAC, sizeof mac)) {
+    uint32_t now = port_now_ms();
+    if (auth_fails && (int32_t)(retry_at - now) > 0) {
+      wr32(man, (retry_at - now + 999) / 1000); /* the seconds to wait, for Retry-After */
+      return MOTE_IMG_ERR_RATE;
+    }
     return refuse_manifest(MOTE_IMG_ERR_AUTH, "its manifest is not signed with this device's key");
-  if (rd32(man) != (uint32_t)MOTE_IMG_MAN_MAGIC || rd32(man + MOTE_IMG_MAN_LEN) != len)
-    return refuse_manifest(MOTE_IMG_ERR_AUTH, "its manifest does not describe this request");
-  if (memcmp(man + MOTE_IMG_MAN_DEVICE, device_id, sizeof device_id) != 0)
-    return refuse_manifest(MOTE_IMG_ERR_DEVICE, "its manifest is for another device");
-  uint32_t version = rd32(man + MOTE_IMG_MAN_VERSION), have = installed_version();
-  if (version <= have || version == 0xffffffffu) {
-    mote_warn("image store: version %u is not above the installed %u (a replay or a rollback)", (unsigned)version, (unsigned)have);
-    return refuse_manifest(MOTE_IMG_ERR_ROLLBACK, "its version is not newer");
   }
   auth_fails = 0;
+  if (rd32(man) != (uint32_t)MOTE_IMG_MAN_MAGIC || rd32(man + MOTE_IMG_MAN_LEN) != len) {
+    mote_warn("image store: upload refused before anything was erased: its manifest does not describe this request");
+    return MOTE_IMG_ERR_AUTH;
+  }
+  if (memcmp(man + MOTE_IMG_MAN_DEVICE, device_id, sizeof device_id) != 0) {
+    mote_warn("image store: upload refused before anything was erased: its manifest is for another device");
+    return MOTE_IMG_ERR_DEVICE;
+  }
+  uint32_t version = rd32(man + MOTE_IMG_MAN_VERSION), have = installed_version();
+  if (version <= have || version == 0xffffffffu) {
+    mote_warn("image store: version %u is not above the installed %u (a replay or a rollback; a version is used once, "
+              "even by an upload that did not finish)", (unsigned)version, (unsigned)have);
+    return MOTE_IMG_ERR_ROLLBACK;
+  }
   if (len < 8) return MOTE_IMG_ERR_FORMAT;
   if (len > slot_capacity()) return MOTE_IMG_ERR_TOO_BIG;
   up_slot = running == 0 ? 1 : 0;
@@ -223,6 +236,13 @@ int32_t port_image_begin(uint32_t len, uint8_t *man, uint32_t man_len) {
   span = (span + fl.erase_bytes - 1) / fl.erase_bytes * fl.erase_bytes;
   if (fl.erase((uint32_t)up_slot * fl.slot_bytes, span) < 0) {
     mote_err("image store: erasing slot %d failed", up_slot);
+    return MOTE_IMG_ERR_FLASH;
+  }
+  /* the version is used from now on, whatever becomes of this upload */
+  uint8_t fv[4];
+  wr32(fv, version);
+  if (fl.program((uint32_t)up_slot * fl.slot_bytes + MOTE_IMG_HDR_FLOOR, fv, 4) < 0) {
+    mote_err("image store: programming slot %d failed", up_slot);
     return MOTE_IMG_ERR_FLASH;
   }
   memcpy(up_sha, man + MOTE_IMG_MAN_SHA256, sizeof up_sha);

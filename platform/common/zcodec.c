@@ -57,6 +57,7 @@ static void put_res(uint8_t *res, uint32_t consumed, uint32_t produced) {
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 struct zc {
@@ -126,8 +127,15 @@ static int pool_init(void) {
   inflateEnd(&a);
   if (deflateInit2(&b, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
   deflateEnd(&b);
-  /* the inflater's window (lazily allocated) and slack */
-  arena_bytes = (counted + ((size_t)1 << 15) + 4096 + 4095) & ~(size_t)4095;
+  /* the inflater's window (lazily allocated) and slack, in whole pages:
+   * madvise() on one arena must not reach into the next */
+  size_t page = 4096;
+#if defined(__linux__)
+  long ps = sysconf(_SC_PAGESIZE);
+  if (ps > 0) page = (size_t)ps;
+#endif
+  arena_bytes = (counted + ((size_t)1 << 15) + 4096 + page - 1) / page * page;
+  if (z_sessions > SIZE_MAX / arena_bytes) return -1;
   size_t total = arena_bytes * z_sessions;
 #if defined(__linux__)
   void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -139,6 +147,13 @@ static int pool_init(void) {
   if (!arenas || !sess) {
     free(sess);
     sess = NULL;
+#if defined(__linux__)
+    if (arenas) munmap(arenas, total);
+#else
+    free(arenas);
+#endif
+    arenas = NULL;
+    z_sessions = 0; /* do not try again on every offer: the codec is out */
     return -1;
   }
   for (uint32_t i = 0; i < z_sessions; i++) {

@@ -358,18 +358,20 @@ int32_t port_sock_listen(uint32_t port, const char *iface, uint32_t iface_len, u
   }
   uint32_t use_port = mapped_port(port);
   int v6only = (flags & MOTE_LISTEN_V6ONLY) ? 1 : 0;
-  /* a vhost that comes to the address and port of an open listener, or to
-   * an address its wildcard takes (its interface named, another's left to
-   * the default; --port moving the default vhost onto another's port),
-   * shares it; one that would take a listener's address with its own
-   * wildcard cannot bind, and is told so */
+  /* a vhost that comes to the address and port of an open listener shares
+   * it; one whose address overlaps a listener's without being the same (a
+   * wildcard and a specific address, either order) is refused: sharing the
+   * wildcard listener would make a vhost meant for one address reachable on
+   * every address (by its Host name), and binding beside it fails */
   for (int l = 0; l < MOTE_MAX_LISTENERS; l++) {
     const struct listener *L = &lis[l];
     if (!L->active || port == 0 || L->port != port) continue;
-    if (addr_covers(L->iface, L->v6only, addr)) return l;
-    if (addr_covers(addr, v6only, L->iface)) {
-      mote_err("listen: %s port %u takes in the address of listener %d (%s): create the vhost on the wildcard "
-               "before the one on %s, or give both the same address", addr, (unsigned)port, l, L->iface, L->iface);
+    int theirs = addr_covers(L->iface, L->v6only, addr), ours = addr_covers(addr, v6only, L->iface);
+    if (theirs && ours) return l;
+    if (theirs || ours) {
+      mote_err("listen: %s port %u overlaps listener %d (%s port %u): give both vhosts the same address, or "
+               "different ports (a vhost on one address sharing a wildcard listener would answer on every address)",
+               addr, (unsigned)port, l, L->iface, (unsigned)port);
       return -EADDRINUSE;
     }
   }

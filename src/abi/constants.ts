@@ -175,6 +175,10 @@ export const IMG_HDR_TAG_TYPE = 16; // IMG_TAG_*
 export const IMG_HDR_TAG = 20;
 export const IMG_HDR_REVOKED = 52; // 0xffffffff live; programmed to 0 when the image failed to start
 export const IMG_HDR_VERSION = 56; // the upload manifest's version (anti-rollback); 0xffffffff (unset) counts as 0
+// The version an upload into this slot began with, programmed right after the
+// erase: an interrupted or refused upload's version stays used, and the floor
+// is never lowered by erasing a slot that held a higher version.
+export const IMG_HDR_FLOOR = 60;
 export const IMG_HDR_BYTES = 256;
 export const IMG_TAG_HMAC_SHA256 = 1; // HMAC-SHA256(device key, image bytes)
 export const IMG_TAG_BYTES = 32;

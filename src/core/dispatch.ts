@@ -100,7 +100,12 @@ export function enterHttpRequest(c: Conn, hasBody: bool): void {
 /** The request body has been read (or abandoned after the answer began). */
 export function enterHttpRespond(c: Conn): void {
   move(c, ST_HTTP_RESPOND);
-  if (c.timer == TM_BODY) setTimer(c, TM_RESPONSE, TIMEOUT_RESPONSE_MS - (now - c.startedAt));
+  // the body's timer (or none: the body timed out and expire() cleared it)
+  // becomes the response's, within the same bound from the head
+  if (c.timer == TM_BODY || c.timer == TM_NONE) {
+    const spent = now - c.startedAt;
+    setTimer(c, TM_RESPONSE, spent < TIMEOUT_RESPONSE_MS - 1000 ? TIMEOUT_RESPONSE_MS - spent : 1000);
+  }
 }
 
 /** Keep-alive: the response is complete; the next request's head is read
@@ -144,7 +149,8 @@ export function closeAfterFlush(c: Conn): void {
     return;
   }
   move(c, ST_DRAIN_CLOSE);
-  if (c.timer == TM_NONE || c.timer == TM_KEEPALIVE || c.timer == TM_HEAD || c.timer == TM_WS) setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
+  const t = c.timer;
+  if (t == TM_NONE || t == TM_KEEPALIVE || t == TM_HEAD || t == TM_WS || t == TM_BODY) setTimer(c, TM_CLOSE, TIMEOUT_CLOSE_MS);
   updatePortWritable(c);
 }
 
@@ -296,7 +302,6 @@ export function releaseHeaderBuffer(c: Conn): void {
 /** Takes c out of the wait list. */
 function unwait(c: Conn): void {
   c.flags &= ~F_HDR_WAIT;
-  hdrWaiting--;
   let prev: u32 = NONE;
   let i = waitHead;
   while (i != NONE && i != c.id) {
@@ -304,6 +309,7 @@ function unwait(c: Conn): void {
     i = connAt(i).waitNext;
   }
   if (i == NONE) return;
+  hdrWaiting--;
   if (prev == NONE) waitHead = c.waitNext;
   else connAt(prev).waitNext = c.waitNext;
   if (waitTail == c.id) waitTail = prev;
@@ -317,7 +323,14 @@ function unwait(c: Conn): void {
 function reclaimHeaderBuffers(): void {
   if (hdrWaiting == 0 || reclaimedAt == now) return;
   reclaimedAt = now;
-  let rounds = hdrWaiting;
+  // holders already closing give theirs up once their answer is out:
+  // count them as given, not close more than the waiters need
+  let closing: u32 = 0;
+  for (let i = activeHead; i != NONE; i = connAt(i).nextActive) {
+    const c = connAt(i);
+    if (c.hdr != NONE && c.state == ST_DRAIN_CLOSE) closing++;
+  }
+  let rounds: i32 = <i32>hdrWaiting - <i32>closing;
   while (rounds-- > 0 && hdrWaiting > 0) {
     let worst: u32 = NONE;
     let worstScore: u32 = 0;

@@ -58,7 +58,7 @@ class HttpRole extends Role {
   evict(c: Conn): void {
     if (c.state == ST_HTTP_BODY) bodyFail(c, 408);
     else if (c.hdrFill > 0) httpFail(c, 408);
-    else closeConn(c, CLOSE_GRACEFUL); // it has sent nothing: no answer owed
+    else closeAfterFlush(c); // it has sent nothing: no answer owed (what it is owed goes out first)
   }
 }
 
@@ -92,8 +92,8 @@ function bodyTimeout(c: Conn): bool {
   }
   // next look: when the bytes so far stop being enough, or the bound
   const enoughUntil = <u64>BODY_GRACE_MS + (c.bodyTotal * 1000) / BODY_MIN_RATE;
-  let next: u32 = enoughUntil > <u64>TIMEOUT_RESPONSE_MS ? TIMEOUT_RESPONSE_MS - age : <u32>enoughUntil - age;
-  if (next < 100) next = 100;
+  const until: u64 = enoughUntil < <u64>TIMEOUT_RESPONSE_MS ? enoughUntil : <u64>TIMEOUT_RESPONSE_MS;
+  let next: u32 = until > <u64>age + 100 ? <u32>(until - <u64>age) : 100;
   setTimer(c, TM_BODY, next);
   return true;
 }

@@ -398,7 +398,7 @@ function liveness(c: Conn): bool {
   if (partial) {
     const left = vh.wsMessageMs - (now - c.startedAt);
     if (left < next) next = left;
-  }
+  } else if (vh.wsMessageMs != 0 && vh.wsMessageMs < next) next = vh.wsMessageMs; // a message may begin meanwhile
   if (next != 0xffffffff) setTimer(c, TM_WS, next);
   return true;
 }

@@ -14,8 +14,14 @@
  *   ws       WebSocket frames after an upgrade (the echo protocol)
  *   deflate  frames after an upgrade that negotiated permessage-deflate
  *   mounts   the request target of a GET to the file mounts
- *   image    PUT /.mote/image: the manifest (hex of the input's first 84
- *            bytes) and the body, against an image store in RAM
+ *   image    PUT /.mote/image: the manifest (from the input's first bytes,
+ *            most of the time signed here with the device key, its length,
+ *            device and a fresh version set, and half of those with the
+ *            body's true SHA-256, so mutated uploads get past the HMAC to
+ *            the erase, the writes and the digest check) and the body,
+ *            against an image store in RAM
+ *   wasmcheck  the allocation-free WebAssembly walk the image store's
+ *            format check uses (platform/common/wasm_check.c)
  *   client   the server's answer to a client connection: the response head
  *            and the frames after it
  * The first input byte seeds how the rest is cut into reads and how much
@@ -27,6 +33,8 @@
 #include <string.h>
 
 #include "../../platform/common/image_store.h"
+#include "../../platform/common/sha256.h"
+#include "../../platform/common/wasm_check.h"
 #include "../../platform/common/zcodec.h"
 #include "engine.h"
 #include "mote_abi.h"
@@ -237,8 +245,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint32_t c = accept_one();
   char head[512];
   char hex[2 * MOTE_IMG_MAN_BYTES + 1];
+  uint8_t man[MOTE_IMG_MAN_BYTES] = {0};
   size_t m = size < MOTE_IMG_MAN_BYTES ? size : MOTE_IMG_MAN_BYTES;
-  for (size_t i = 0; i < MOTE_IMG_MAN_BYTES; i++) sprintf(hex + 2 * i, "%02x", i < m ? data[i] : 0);
+  memcpy(man, data, m);
+  uint32_t mode = next_rand() % 4;
+  if (mode != 0) { /* signed, describing this request, for this device, a new version */
+    static uint32_t version = 1;
+    static const uint8_t key[MOTE_IMAGE_KEY_BYTES] = {1};
+    static const char label[] = "mote device id";
+    uint8_t id[MOTE_SHA256_BYTES];
+    struct mote_hmac h;
+    uint32_t body = (uint32_t)(size - m), magic = (uint32_t)MOTE_IMG_MAN_MAGIC;
+    version++;
+    memcpy(man, &magic, 4);
+    memcpy(man + MOTE_IMG_MAN_LEN, &body, 4);
+    memcpy(man + MOTE_IMG_MAN_VERSION, &version, 4);
+    mote_hmac_init(&h, key, sizeof key);
+    mote_hmac_update(&h, (const uint8_t *)label, sizeof label - 1);
+    mote_hmac_final(&h, id);
+    memcpy(man + MOTE_IMG_MAN_DEVICE, id, MOTE_IMG_DEVICE_ID_BYTES);
+    if (mode >= 2) { /* the body's true digest: the upload reaches the format check */
+      struct mote_sha256 sh;
+      mote_sha256_init(&sh);
+      mote_sha256_update(&sh, data + m, size - m);
+      mote_sha256_final(&sh, man + MOTE_IMG_MAN_SHA256);
+    }
+    mote_hmac_init(&h, key, sizeof key);
+    mote_hmac_update(&h, man, MOTE_IMG_MAN_HMAC);
+    mote_hmac_final(&h, man + MOTE_IMG_MAN_HMAC);
+  }
+  for (size_t i = 0; i < MOTE_IMG_MAN_BYTES; i++) sprintf(hex + 2 * i, "%02x", man[i]);
   snprintf(head, sizeof head, "PUT /.mote/image HTTP/1.1\r\nHost: a\r\nContent-Length: %u\r\nX-Mote-Image-Manifest: %s\r\n\r\n",
            (unsigned)(size - m), hex);
   feed_str(c, head);
@@ -252,6 +288,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pump();
     feed((uint32_t)connect_id, data, size);
   }
+#elif FUZZ_wasmcheck
+  (void)mote_wasm_check(data, (uint32_t)size); /* any answer is fine; a crash or a sanitizer report is not */
+  return 0;
 #else
 #error "FUZZ_<target> not defined"
 #endif
