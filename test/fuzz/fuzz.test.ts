@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { buildFuzzers, runFuzzer, TARGETS, Target } from "../../tools/fuzz";
 
-const SECONDS = 5;
+const SECONDS = 3;
 let bins: Record<Target, string>;
 let corpus: string;
 
