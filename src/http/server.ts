@@ -56,7 +56,8 @@ class HttpRole extends Role {
   }
   holdScore(c: Conn): u32 { return slowHolder(c); }
   evict(c: Conn): void {
-    if (c.state == ST_HTTP_BODY) bodyFail(c, 408);
+    if (c.state == ST_HTTP_RESPOND) closeConn(c, CLOSE_ABORT); // it does not read its answers: nothing more goes out
+    else if (c.state == ST_HTTP_BODY) bodyFail(c, 408);
     else if (c.hdrFill > 0) httpFail(c, 408);
     else closeAfterFlush(c); // it has sent nothing: no answer owed (what it is owed goes out first)
   }
@@ -101,12 +102,15 @@ function bodyTimeout(c: Conn): bool {
 /** Role.holdScore: while header buffers are scarce, a connection idle
  *  between keep-alive requests (or that sent nothing) for SCARCE_GRACE_MS
  *  loses its buffer first, then the oldest head still arriving after that
- *  long, then a body under its minimum rate; the older, the sooner. */
+ *  long, then a pipelining client whose answers wait for it to read them
+ *  (its next requests sit in the buffer), then the oldest head still
+ *  arriving, then a body under its minimum rate; the older, the sooner. */
 function slowHolder(c: Conn): u32 {
   const age = now - c.startedAt;
   if (age < SCARCE_GRACE_MS) return 0;
   const older: u32 = age > 0x0fffffff ? 0x0fffffff : age;
   if (c.state == ST_HTTP_HEAD) return (c.hdrFill == 0 ? 0x30000000 : 0x20000000) + older;
+  if (c.state == ST_HTTP_RESPOND && (c.flags & F_RESP_DONE) != 0 && txq(c).bytes > pipelineQueueMax) return 0x28000000 + older;
   if (c.state == ST_HTTP_BODY) {
     const need = (<u64>(age - SCARCE_GRACE_MS) * BODY_MIN_RATE) / 1000;
     if (c.bodyTotal < need) return 0x10000000 + older;

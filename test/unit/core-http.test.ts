@@ -450,6 +450,25 @@ describe("timeouts and limits", () => {
     }
   });
 
+  test("while connections wait, pipelining clients that do not read their answers lose their buffer (closed) to the waiters", () => {
+    // found by a hostile tester: 64 such clients held every buffer for the
+    // 60 s response time, and every other client got 503
+    const reqs = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n".repeat(200);
+    const hogs = [h.accept()!, h.accept()!, h.accept()!, h.accept()!];
+    for (const g of hogs) {
+      g.sendWindow = 0; // never reads
+      h.feed(g, reqs);
+      expect(g.closed).toBe(false);
+    }
+    const w = h.accept()!;
+    expect(w.rxPaused).toBe(true);
+    h.tick(2250);
+    expect(hogs.filter((g) => g.closed === "abort").length).toBe(1); // one per waiter
+    expect(w.rxPaused).toBe(false);
+    h.feed(w, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(responses(w.take())[0].body).toBe("hello\n");
+  });
+
   test("idle keep-alive holders go first, before heads in progress", () => {
     const idle = h.accept()!;
     h.feed(idle, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
