@@ -37,8 +37,9 @@ export const BODY_MIN_RATE: u32 = 500;
 
 /** When connections wait for a header buffer (every one busy), a holder
  *  whose head has been arriving this long, or that is idle between
- *  keep-alive requests this long, or whose body is under BODY_MIN_RATE
- *  after this long, is closed (408, or silently when it sent nothing) and
+ *  keep-alive requests this long, or that pipelines and has not read its
+ *  answers for this long, or whose body is under BODY_MIN_RATE after this
+ *  long, is closed (408, or silently when it sent nothing) and
  *  its buffer goes to the longest waiter: lws's ah wait list with nginx's
  *  and mod_reqtimeout's rates, so a slowloris holds a buffer seconds, not
  *  the head timeout. Waiters are checked every HDR_WAIT_CHECK_MS and get
