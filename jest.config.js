@@ -16,6 +16,11 @@
 //           comes from the image store, plus the store's own suite
 //           (test/wasm3/store.test.ts: upload, switch, power cycle);
 //           test/qemu/size.test.ts reports both engines once
+//   esp32c3, esp32  the HTTP and WebSocket suites against the ESP-IDF firmware
+//           of esp32-c3-devkitm and esp32-devkitc (platform/esp32) booted in
+//           Espressif's QEMU. They need the Espressif chain (docs/esp32.md),
+//           which no registry serves: without it their cases are reported
+//           skipped, with the reason (test/skip-target.js), never passed
 // Unit suites run the core in Node and do not depend on the target, so they
 // run once. Each project lists the builds its suites use (globals.
 // MOTE_BUILDS, tools/build.ts options): `mote test` makes them all before
@@ -35,6 +40,23 @@ const BOARD_APPS = ["app/demo.ts", "test/apps/core-test.ts"];
 
 function project(displayName, target, builds, testMatch, extra = {}) {
   return { ...common, displayName, testMatch, globals: { MOTE_TARGET: target, MOTE_BUILDS: builds }, ...extra };
+}
+
+const { esp32Missing } = require("./tools/esp32-chain.js");
+const ESP32_SUITES = ["<rootDir>/test/integration/http.test.ts", "<rootDir>/test/integration/ws.test.ts"];
+
+/** An ESP32 board's project: its suites on the firmware in Espressif's QEMU,
+ *  or, without the chain, the same cases reported skipped with the reason. */
+function esp32Project(displayName, board, idfTarget) {
+  const missing = esp32Missing(idfTarget, true);
+  if (!missing.length)
+    return project(displayName, { board }, BOARD_APPS.map((app) => ({ board, engine: "wasm2c", app })), ESP32_SUITES);
+  const reason = `the Espressif chain for ${idfTarget} is not installed (${missing[0].replace(/ \(.*/, "")}${missing.length > 1 ? ` and ${missing.length - 1} more` : ""}; \`mote esp32 status\`)`;
+  return {
+    ...project(displayName, { board }, [], ESP32_SUITES),
+    globals: { MOTE_TARGET: { board }, MOTE_BUILDS: [], MOTE_SKIP_REASON: reason },
+    setupFilesAfterEnv: ["<rootDir>/test/skip-target.js"],
+  };
 }
 
 module.exports = {
@@ -95,6 +117,8 @@ module.exports = {
         "<rootDir>/test/hostile/**/*.test.ts", // hostile clients, within the board's limits
       ],
     ),
+    esp32Project("esp32c3", "esp32-c3-devkitm", "esp32c3"),
+    esp32Project("esp32", "esp32-devkitc", "esp32"),
   ],
   testTimeout: 30000,
   maxWorkers: 2,

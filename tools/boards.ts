@@ -38,9 +38,11 @@ export interface Board {
     heapBytes?: number; // newlib malloc arena (bounded _sbrk)
     freeHeapBytes?: number; // what the vendor SDK leaves free (ESP-IDF with Wi-Fi up)
   };
-  /** Which platform/<dir> runs it ("qemu-mps2", "esp-idf"); absent for linux. */
+  /** Which platform/<dir> runs it ("qemu-mps2", "esp32"); absent for linux. */
   platform?: string;
   qemu?: { machine: string; devicePort: number };
+  /** ESP32 boards: the IDF target (ESP-IDF's IDF_TARGET). */
+  esp32?: { target: string };
   network?: BoardNetwork;
   /** WebAssembly linear memory backed by the firmware (multiple of 64 KiB), and
    *  wasm2c's call depth limit. */
@@ -105,6 +107,11 @@ export function loadBoard(name: string): Board {
   const b = JSON.parse(fs.readFileSync(file, "utf8")) as Board;
   checkBoard(b, file);
   return b;
+}
+
+/** True for the ESP32 boards (ESP-IDF firmware, platform/esp32). */
+export function isEsp32Board(b: Board): boolean {
+  return b.platform === "esp32";
 }
 
 /** True for boards whose firmware is built with arm-none-eabi-gcc. */

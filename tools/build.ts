@@ -7,8 +7,9 @@ import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import { genHeader } from "./gen-header";
 import { writeAbiHeaders } from "./abi";
-import { loadBoard, Board, isArmBoard } from "./boards";
+import { loadBoard, Board, isArmBoard, isEsp32Board } from "./boards";
 import { buildArm } from "./build-arm";
+import { buildEsp32 } from "./build-esp32";
 import { checkModuleFeatures } from "./wasm-features";
 import { ensureWasm3Sources, wasm3Headers, wasm3IncludeFlags, WASM3_CFLAGS, WASM3_DIR, WASM3_UNITS } from "./wasm3";
 import { ensureTls, mbedtlsUnits, tlsHeaders, tlsIncludeFlags, MBEDTLS_DIR, TLS_DIR, TLS_TEST_DIR } from "./tls";
@@ -247,6 +248,7 @@ export function build(opts: BuildOptions): BuildResult {
   const engine = opts.engine || board.engine;
   if (!ENGINES.includes(engine)) throw new Error(`unknown engine '${engine}' (known: ${ENGINES.join(", ")})`);
   if (isArmBoard(board)) return buildArm(opts, board); // tools/build-arm.ts: Cortex-M firmware
+  if (isEsp32Board(board)) return buildEsp32(opts, board); // tools/build-esp32.ts: ESP-IDF firmware
   if (board.name !== "linux") throw new Error(`board '${board.name}' cannot be built yet; use --board linux`);
   if (opts.dhcp) throw new Error(`--dhcp is for lwIP boards; the simulator uses the host's network`);
   // build/<board>/<app>/ holds the module; build/<board>/<app>/<engine>/ the binary

@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_KEY_FILE, ensureStoreFile, readKey, uploadImage } from "./image";
 import { build, BuildOptions, ROOT, ENGINES } from "./build";
-import { boardNames, loadBoard } from "./boards";
+import { boardNames, isEsp32Board, loadBoard } from "./boards";
+import { esp32Chain, esp32ChainList, esp32Missing, esp32Target, genEsp32 } from "./build-esp32";
 import { runQemu } from "./qemu";
 import { bench } from "./bench";
 import { size } from "./size";
@@ -24,6 +25,12 @@ commands:
           [--tls-sni NAME=CERT,KEY] [--tls-client-ca FILE] [--tls-handshake-timeout MS]]
                                                   build, then run the Linux simulator; prints
                                                   "listening on http(s)://HOST:PORT/" when ready
+  gen    --board B --out DIR [--engine E] [--app FILE]
+                                                  write what the ESP-IDF component (platform/esp32) compiles
+                                                  from the board file and app: ABI headers, board_config.h,
+                                                  the core as C (wasm2c) or the device key (wasm3)
+  esp32  status                                   where the ESP32 chain (ESP-IDF, compilers, QEMU) is and
+                                                  what of it is missing
   upload [--host H] [--port N] [--app FILE | --module FILE] [--image-key FILE] [--version N]
                                                   build the app's module image and install it on a running
                                                   device (wasm3 with an image store) by PUT /.mote/image
@@ -205,6 +212,33 @@ async function cmdBuild(args: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdGen(args: string[]): Promise<number> {
+  const f = parseFlags(args, { "--board": "string", "--engine": "string", "--app": "string", "--out": "string" });
+  checkEngine(f["--engine"]);
+  if (!f["--board"] || !f["--out"]) throw new UsageError("gen needs --board B and --out DIR");
+  const board = loadBoard(f["--board"] as string);
+  if (!isEsp32Board(board)) throw new UsageError(`gen is for the ESP-IDF component; board '${board.name}' is not an ESP32 board (use 'mote build')`);
+  const r = genEsp32({ board: board.name, engine: f["--engine"] as string, app: f["--app"] as string }, board, path.resolve(f["--out"] as string));
+  console.log(`${path.relative(process.cwd(), r.dir) || "."} (${r.engine})`);
+  return 0;
+}
+
+async function cmdEsp32(args: string[]): Promise<number> {
+  if (args[0] !== "status" || args.length > 1) throw new UsageError("esp32 takes one subcommand: status");
+  const c = esp32Chain();
+  console.log(`ESP32 chain in ${c.home} (MOTE_ESP32_HOME)`);
+  for (const m of esp32ChainList()) console.log(`  ${m.ok ? "ok     " : "missing"} ${m.what}: ${m.file}`);
+  let ready = 0;
+  for (const b of boardNames().map(loadBoard).filter(isEsp32Board)) {
+    const t = esp32Target(b);
+    const missing = esp32Missing(t, true);
+    if (!missing.length) ready++;
+    console.log(`${b.name} (${t}): ${missing.length ? `cannot be built and booted: ${missing.length} missing` : "builds and boots"}`);
+  }
+  if (!ready) console.log("docs/esp32.md says how to build the chain from public snapshots");
+  return ready ? 0 : 1;
+}
+
 async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
@@ -278,6 +312,14 @@ async function cmdQemu(args: string[]): Promise<number> {
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, got ${port}`);
   const imageKey = f["--image-key"] !== undefined ? path.resolve(f["--image-key"] as string) : undefined;
   const r = build({ board: board.name, engine: f["--engine"] as string, app: f["--app"] as string, dhcp: !!f["--dhcp"], imageKey, tls: tlsOn });
+  if (isEsp32Board(board)) {
+    // an ESP32 boots from its whole flash image, which QEMU writes to: --flash FILE keeps it across
+    // runs (made from the build when missing); without it, each run starts from the build's
+    if (fwArgs.length) throw new UsageError(`board '${board.name}' takes its settings from Kconfig (menuconfig), not from the command line`);
+    const flash = f["--flash"] !== undefined ? path.resolve(f["--flash"] as string) : path.join(r.dir, "flash-run.bin");
+    if (f["--flash"] === undefined || !fs.existsSync(flash)) fs.copyFileSync(r.flash!, flash);
+    return runQemu(board, flash, port, {});
+  }
   if (!r.flash) {
     if (f["--flash"] !== undefined || imageKey) throw new UsageError(`--flash and --image-key need --engine wasm3 (engine ${r.engine} has the module built in)`);
     return runQemu(board, r.binary, port, { firmwareArgs: fwArgs, tls: tlsOn });
@@ -349,6 +391,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case "build": return await cmdBuild(rest);
       case "sim": return await cmdSim(rest);
+      case "gen": return await cmdGen(rest);
+      case "esp32": return await cmdEsp32(rest);
       case "qemu": return await cmdQemu(rest);
       case "upload": return await cmdUpload(rest);
       case "test": return await cmdTest(rest);

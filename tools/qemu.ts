@@ -9,11 +9,54 @@
 //   shutdown (WebSocket peers get close 1001); it leaves QEMU through
 //   semihosting with status 0. QEMU is killed when that takes too long.
 import { spawn, ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as path from "path";
 import * as tls from "tls";
-import { Board } from "./boards";
+import { Board, isEsp32Board } from "./boards";
+import { esp32Chain } from "./build-esp32";
 
 export const QEMU = "qemu-system-arm";
+
+/** The QEMU binary that boots a board: Espressif's for the ESP32 boards. */
+export function qemuBinary(board: Board): string {
+  if (!isEsp32Board(board)) return QEMU;
+  const c = esp32Chain();
+  return board.esp32?.target === "esp32c3" ? c.qemuRiscv : c.qemuXtensa;
+}
+
+/** The eFuse block of a blank chip as Espressif's QEMU expects it (the
+ *  chip revision is all that is set: ESP32 rev 3, ESP32-C3 rev 0.3). */
+export function blankEfuse(target: string): Buffer {
+  if (target === "esp32c3") {
+    const b = Buffer.alloc(1024);
+    b[38] = 0x0c;
+    return b;
+  }
+  const b = Buffer.alloc(124);
+  b[13] = 0x80;
+  b[22] = 0x10;
+  return b;
+}
+
+/** Arguments that boot an ESP32 board from its flash image `flash` (which
+ *  QEMU writes to: the board's flash, kept across boots). -no-reboot: a
+ *  software restart (the firmware's after a console 'q') ends QEMU. */
+function esp32QemuArgs(board: Board, flash: string, port: number, host: string, opts: QemuOptions): string[] {
+  const target = board.esp32!.target;
+  const efuse = path.join(path.dirname(path.resolve(flash)), `${target}-efuse.bin`);
+  if (!fs.existsSync(efuse)) fs.writeFileSync(efuse, blankEfuse(target));
+  const nic = [`user,model=open_eth,id=n0,hostfwd=tcp:${host}:${port}-:${board.qemu!.devicePort}`,
+    ...Object.entries(opts.forwards || {}).map(([dev, h]) => `hostfwd=tcp:${host}:${h}-:${dev}`)].join(",");
+  return [
+    "-M", board.qemu!.machine, ...(target === "esp32" ? ["-m", "4M"] : []), "-nographic", "-no-reboot",
+    "-drive", `file=${qarg(flash)},if=mtd,format=raw`,
+    "-drive", `file=${qarg(efuse)},if=none,format=raw,id=efuse`,
+    "-global", `driver=nvram.${target}.efuse,property=drive,value=efuse`,
+    "-global", `driver=timer.${target}.timg,property=wdt_disable,value=true`,
+    "-nic", nic,
+  ];
+}
 
 export interface QemuOptions {
   /** wasm3 firmware: the app-image store file. QEMU loads it into the
@@ -35,6 +78,7 @@ const qarg = (v: string) => v.replace(/,/g, ",,");
 
 export function qemuArgs(board: Board, elf: string, port: number, host = "127.0.0.1", opts: QemuOptions = {}): string[] {
   if (!board.qemu) throw new Error(`board '${board.name}' does not run under QEMU`);
+  if (isEsp32Board(board)) return esp32QemuArgs(board, elf, port, host, opts);
   const words = ["mote", ...(opts.firmwareArgs || [])];
   const extra: string[] = [];
   if (opts.flash) {
@@ -109,7 +153,7 @@ export function stopQemu(proc: ChildProcess, graceMs = 6000): Promise<void> {
 export async function runQemu(board: Board, elf: string, port: number, opts: QemuOptions = {}): Promise<number> {
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we
   // ask the firmware to stop instead of QEMU dying at once.
-  const proc = spawn(QEMU, qemuArgs(board, elf, port, "127.0.0.1", opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const proc = spawn(qemuBinary(board), qemuArgs(board, elf, port, "127.0.0.1", opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
   const reap = () => proc.kill("SIGKILL");
   process.on("exit", reap);
   proc.stdin!.on("error", () => {}); // QEMU gone: nothing to ask

@@ -403,7 +403,7 @@ static int read_key(const char *path, uint8_t key[MOTE_IMAGE_KEY_BYTES]) {
 /* SIGINT/SIGTERM: counted, and a byte down the self-pipe, whose read end the
  * loop watches (sock_watch_wakeup), so a wait ends at once whichever loop
  * backend waits (POSIX: no ppoll or epoll_pwait needed). */
-static volatile sig_atomic_t signals;
+static volatile int signals; /* sock_run(): 1 drains, 2 exits now */
 static int wake_pipe[2] = {-1, -1};
 static void on_signal(int sig) {
   (void)sig;
@@ -559,52 +559,7 @@ int main(int argc, char **argv) {
   sock_announce();
   sim_daemon_ready();
 
-  int status = 0, draining = 0;
-  uint32_t drain_deadline = 0, core_open = 0;
-  for (;;) {
-    uint32_t now = sim_now_ms(), next = 0;
-    if (mote_drv_tick(now, &next) == MOTE_DRV_FATAL) {
-      status = 1;
-      break;
-    }
-    if (draining && (core_open == 0 || sock_open_count() == 0) && sock_linger_count() == 0) break;
-
-    int timeout = next == 0xffffffffu ? -1 : next > INT_MAX ? INT_MAX : (int)next;
-    int t = sock_next_timeout(now);
-    if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
-    if (draining) {
-      int32_t d = (int32_t)(drain_deadline - now);
-      t = d < 0 ? 0 : d;
-      if (timeout < 0 || t < timeout) timeout = t;
-    }
-
-    if (sock_service(timeout) < 0) {
-      status = 1;
-      break;
-    }
-    now = sock_events_time();
-    sock_timers(now);
-
-    if (signals && !draining) {
-      draining = 1;
-      drain_deadline = now + MOTE_SHUTDOWN_GRACE_MS;
-      sock_stop_accepting();
-      if (mote_drv_shutdown(&core_open) == MOTE_DRV_FATAL) {
-        status = 1;
-        break;
-      }
-      mote_notice("shutting down: %u connections open (core), %u (port)", core_open, sock_open_count());
-    } else if (signals > 1) {
-      mote_notice("second signal: exiting now");
-      break;
-    }
-    if (draining && (int32_t)(now - drain_deadline) >= 0) {
-      mote_notice("shutdown: %u connections still open after %d ms; closing them", sock_open_count(),
-                  MOTE_SHUTDOWN_GRACE_MS);
-      break;
-    }
-  }
-  sock_shutdown_all();
+  int status = sock_run(&signals);
   mote_drv_stop();
   sock_free();
   free(image);

@@ -16,6 +16,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What lwIP's socket headers (ESP-IDF) lack of POSIX. */
+#ifndef IN6_IS_ADDR_UNSPECIFIED
+static inline int mote_in6_unspecified(const void *a) {
+  const uint8_t *p = (const uint8_t *)a;
+  for (int i = 0; i < 16; i++)
+    if (p[i]) return 0;
+  return 1;
+}
+#define IN6_IS_ADDR_UNSPECIFIED(a) mote_in6_unspecified(a)
+#endif
+#if defined(LWIP_HDR_NETDB_H)
+static inline const char *mote_gai_strerror(int e) {
+  return e == EAI_NONAME ? "no such host" : e == EAI_SERVICE ? "bad port" : e == EAI_MEMORY ? "out of memory"
+         : e == EAI_FAMILY ? "address family not supported" : "address lookup failed";
+}
+#define gai_strerror mote_gai_strerror
+#endif
+
 /* fd made non-blocking and close-on-exec, or -1 (errno kept; fd closed). */
 static inline int mote_arch_adopt(int fd) {
   if (fd < 0) return -1;

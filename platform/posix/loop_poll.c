@@ -2,7 +2,11 @@
  * offer too. A dense pollfd array; where[fd] is a descriptor's index in it
  * (-1: not watched). */
 #include <errno.h>
+#if __has_include(<poll.h>)
 #include <poll.h>
+#else
+#include <sys/poll.h> /* ESP-IDF */
+#endif
 #include <stdlib.h>
 
 #include "loop.h"

@@ -1101,8 +1101,11 @@ int sock_event(int fd, uint32_t events) {
   int r;
   if (tok < 0) return 0; /* closed meanwhile */
   if (tok == TOK_WAKE) {
-    uint8_t drain[64];
-    while (read(fd, drain, sizeof drain) > 0) {}
+    /* one read of 8 bytes: a whole eventfd value (ESP-IDF's reads exactly 8
+     * and never fail once empty), or up to 8 bytes of a self-pipe (what is
+     * left wakes the next wait, harmlessly) */
+    uint64_t drain;
+    if (read(fd, &drain, sizeof drain) < 0) { /* empty: nothing to do */ }
     return 0;
   }
   if (tok >= TOK_LISTENER) r = handle_listener(tok - TOK_LISTENER);

@@ -53,6 +53,14 @@ uint32_t sock_events_time(void);
  * sock_service() reads it empty and returns. 0 or -errno. */
 int sock_watch_wakeup(int fd);
 
+/* The whole service loop (platform/posix/run.c), for a program that gives
+ * the port a thread of its own: runs until *stops turns non-zero (a stop is
+ * asked; the watched wake-up descriptor must make the wait end), then
+ * drains: WebSocket peers get close 1001, and once every connection is gone
+ * or MOTE_SHUTDOWN_GRACE_MS have passed (or *stops reaches 2) everything is
+ * closed. Returns the exit status: 0, or 1 when the driver failed. */
+int sock_run(const volatile int *stops);
+
 /* ms until the port's own next deadline (lingering closes, ...), or -1. */
 int sock_next_timeout(uint32_t now);
 /* Run port timers (lingering closes, paused listeners, handshakes). */
