@@ -43,7 +43,12 @@ function project(displayName, target, builds, testMatch, extra = {}) {
 }
 
 const { esp32Missing } = require("./tools/esp32-chain.js");
-const ESP32_SUITES = ["<rootDir>/test/integration/http.test.ts", "<rootDir>/test/integration/ws.test.ts"];
+const ESP32_SUITES = [
+  "<rootDir>/test/integration/http.test.ts",
+  "<rootDir>/test/integration/ws.test.ts",
+  "<rootDir>/test/integration/lifecycle.test.ts", // graceful stop, the table full, trap recovery
+  "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
+];
 
 /** An ESP32 board's project: its suites on the firmware in Espressif's QEMU,
  *  or, without the chain, the same cases reported skipped with the reason. */

@@ -135,7 +135,7 @@ out:
   vTaskDelete(NULL);
 }
 
-/* ---- console: q stops, m reports memory ----------------------------------------- */
+/* ---- console: q stops, m reports memory, f injects faults ------------------------ */
 
 /* 'm': the heap figures the memory tests read (per idle connection: the
  * difference between two reports). */
@@ -157,6 +157,11 @@ static void console_task(void *arg) {
       wake();
     } else if (c == 'm') {
       mem_report();
+    } else if (c == 'f') {
+      /* the simulator's --debug-fault 7 (a test hook): from now on every 7th
+       * import call fails its bounds check, so the core traps and restarts */
+      mote_engine_debug_fault(7);
+      mote_notice("debug fault: every 7th import call fails its bounds check");
     }
   }
 }
@@ -169,7 +174,7 @@ esp_err_t mote_esp32_start(const mote_esp32_config_t *c) {
   mote_esp32_config_t d = MOTE_ESP32_CONFIG_DEFAULT();
   conf = c ? *c : d;
   mote_log_set_mask(conf.log_mask ? conf.log_mask : MOTE_LOG_DEFAULT);
-  mote_notice("mote on %s (%s, %u MHz), engine %s", MOTE_BOARD_NAME, CONFIG_IDF_TARGET,
+  mote_notice("mote on %s (%s, %s, %u MHz), engine %s", MOTE_BOARD_NAME, MOTE_BOARD_CPU, CONFIG_IDF_TARGET,
               (unsigned)(MOTE_BOARD_CPU_HZ / 1000000), mote_engine_name());
   esp_err_t err = ESP_OK;
   if (conf.start_network) err = mote_esp32_net_start(CONFIG_MOTE_NET_TIMEOUT_MS + 0u);

@@ -1,5 +1,5 @@
 // The demo on the emulated board: mps2-an386 (Cortex-M4) under QEMU, lwIP
-// on the LAN9118, reached through slirp's port forwarding like a board on
+// on the LAN9118, or an ESP32 in Espressif's QEMU (open_eth), reached through slirp's port forwarding like a board on
 // the desk. One boot serves every test here; connects are paced (slirp's
 // listen backlog is 1). The table-full refusal at the board's socket limit
 // and the graceful stop (close 1001, semihosting exit 0) are in
@@ -16,10 +16,11 @@ perFile(() => QemuBoard.start(), (b) => (board = b));
 
 test("the board boots with the limits of its board file", async () => {
   const limits = board.board.limits;
-  await board.waitLog(/mote on mps2-an386 \(cortex-m4/);
+  await board.waitLog(new RegExp(`mote on ${board.board.name} \\(${board.board.cpu!.core}`));
   await board.waitLog(new RegExp(`mote core: ${limits.maxConnections} connections x \\d+ B`));
-  await board.waitLog(/network: 10\.0\.2\.15 netmask 255\.255\.255\.0 gateway 10\.0\.2\.2 \(static\)/);
-  await board.waitLog(/listening on port 80/);
+  const how = board.board.network!.dhcp ? "DHCP" : "static";
+  await board.waitLog(new RegExp(`network: 10\\.0\\.2\\.15 netmask 255\\.255\\.255\\.0 gateway 10\\.0\\.2\\.2 \\(${how}\\)`));
+  await board.waitLog(/listening on (\S+ )?port 80/);
 });
 
 /** GET over a connection of its own that closes after the answer (a

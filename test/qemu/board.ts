@@ -1,6 +1,7 @@
 // The board suites' view of the one launcher (test/integration/sim.ts):
-// QemuBoard.start() boots the mps2-an386 firmware in QEMU whatever
-// MOTE_BOARD says, a free host port forwarded to the device's port 80, the
+// QemuBoard.start() boots the firmware of the jest project's board
+// (MOTE_BOARD: mps2-an386, or an ESP32 board in Espressif's QEMU; the
+// mps2-an386 when the project runs the simulator), a free host port forwarded to the device's port 80, the
 // UART log collected in .log, and a graceful stop (console 'q' ->
 // semihosting exit 0).
 //
@@ -12,7 +13,7 @@ import { Sim, StartOptions, sleep, PACE_MS } from "../integration/sim";
 
 export { wsOpen, nextMessage, closed, echoOnce } from "../integration/sim";
 
-export const BOARD = "mps2-an386";
+export const BOARD = process.env.MOTE_BOARD && process.env.MOTE_BOARD !== "linux" ? process.env.MOTE_BOARD : "mps2-an386";
 
 export function firmware(opts: { app?: string; dhcp?: boolean } = {}): string {
   return build({ board: BOARD, ...opts, quiet: true }).binary;
