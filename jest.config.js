@@ -48,6 +48,8 @@ const ESP32_SUITES = [
   "<rootDir>/test/integration/ws.test.ts",
   "<rootDir>/test/integration/lifecycle.test.ts", // graceful stop, the table full, trap recovery
   "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
+  "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
+  "<rootDir>/test/qemu/memory.test.ts", // heap per idle WebSocket, from the firmware's own heap figures
 ];
 
 /** An ESP32 board's project: its suites on the firmware in Espressif's QEMU,

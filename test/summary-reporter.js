@@ -2,15 +2,23 @@
 const fs = require("fs");
 const path = require("path");
 
-// Summaries that suites leave for the end of the run (written during it).
-const EXTRA = ["autobahn", "autobahn-wasm3", "autobahn-client", "autobahn-client-wasm3", "autobahn-tls", "autobahn-tls-wasm3", "tls", "tls-mps2-an386", "autobahn-mps2-an386", "autobahn-mps2-an386-wasm3", "memory-mps2-an386", "memory-mps2-an386-wasm3"].map((d) => path.join(__dirname, "..", "test-artifacts", d, "summary.txt"));
+// Summaries that suites leave for the end of the run (written during it):
+// test-artifacts/<suite>[-<board>][-<engine>]/summary.txt, in name order.
+const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
+const summaries = () => {
+  try {
+    return fs.readdirSync(ARTIFACTS).sort().map((d) => path.join(ARTIFACTS, d, "summary.txt"));
+  } catch {
+    return [];
+  }
+};
 
 class SummaryReporter {
   onRunStart() {
     this.start = Date.now();
   }
   onRunComplete(_contexts, results) {
-    for (const f of EXTRA) {
+    for (const f of summaries()) {
       try {
         if (fs.statSync(f).mtimeMs >= this.start) process.stdout.write(`\n${fs.readFileSync(f, "utf8").trim()}`);
       } catch {}

@@ -138,12 +138,14 @@ out:
 /* ---- console: q stops, m reports memory, f injects faults ------------------------ */
 
 /* 'm': the heap figures the memory tests read (per idle connection: the
- * difference between two reports). */
+ * difference between two reports; lwIP allocates its PCBs, sockets and
+ * buffers from this heap too). port_open is read from another task: a
+ * snapshot, exact while nothing connects or closes. */
 static void mem_report(void) {
-  mote_notice("mem: heap_free=%u heap_min=%u heap_largest=%u internal_free=%u",
+  mote_notice("mem: heap_free=%u heap_min=%u heap_largest=%u internal_free=%u port_open=%u port_slot=%u",
               (unsigned)heap_caps_get_free_size(MALLOC_CAP_8BIT), (unsigned)heap_caps_get_minimum_free_size(MALLOC_CAP_8BIT),
               (unsigned)heap_caps_get_largest_free_block(MALLOC_CAP_8BIT),
-              (unsigned)heap_caps_get_free_size(MALLOC_CAP_INTERNAL));
+              (unsigned)heap_caps_get_free_size(MALLOC_CAP_INTERNAL), (unsigned)sock_open_count(), (unsigned)sock_slot_bytes());
 }
 
 #if CONFIG_MOTE_CONSOLE

@@ -1200,6 +1200,7 @@ void sock_timers(uint32_t now) {
 
 uint32_t sock_open_count(void) { return n_open; }
 uint32_t sock_linger_count(void) { return n_linger; }
+uint32_t sock_slot_bytes(void) { return (uint32_t)sizeof(struct slot); }
 
 void port_reset(void) {
   uint32_t nc = 0, nl = sock_listener_count();

@@ -69,6 +69,7 @@ void sock_timers(uint32_t now);
 uint32_t sock_open_count(void);   /* connections the core knows */
 uint32_t sock_linger_count(void); /* gracefully closing, the core has forgotten them */
 uint32_t sock_listener_count(void);
+uint32_t sock_slot_bytes(void);   /* the port's table entry per connection slot */
 void sock_stop_accepting(void);
 /* Report every open connection closed (CLOSED_SHUTDOWN), close everything. */
 void sock_shutdown_all(void);

@@ -1,5 +1,5 @@
 // The Autobahn TestSuite's server cases 1-7 and 10 against the emulated
-// board (mps2-an386 under QEMU, lwIP, the demo's echo protocol), driven by
+// board (mps2-an386 under QEMU, lwIP, or an ESP32 in Espressif's QEMU; the demo's echo protocol), driven by
 // kosoku like test/conformance/autobahn.test.ts drives the simulator.
 // - one case at a time (-p 1): slirp's listen backlog is 1, so parallel
 //   connects would stall on SYN retries;
