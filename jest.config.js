@@ -126,6 +126,14 @@ module.exports = {
     ),
     esp32Project("esp32c3", "esp32-c3-devkitm", "esp32c3"),
     esp32Project("esp32", "esp32-devkitc", "esp32"),
+    // hil/run.ts: the board suites attached to a flashed device (MOTE_DEVICE);
+    // only the harness selects it (a plain run has no device: no project)
+    ...(process.env.MOTE_DEVICE
+      ? [project("hil", { board: process.env.MOTE_BOARD, engine: process.env.MOTE_ENGINE }, [], [
+          "<rootDir>/test/integration/http.test.ts", "<rootDir>/test/integration/ws.test.ts",
+          "<rootDir>/test/qemu/board.test.ts", "<rootDir>/test/qemu/autobahn.test.ts",
+        ])]
+      : []),
   ],
   testTimeout: 30000,
   maxWorkers: 2,

@@ -224,7 +224,7 @@ export function buildEsp32(opts: BuildOptions, board: Board): BuildResult {
   const project = path.join(ROOT, "platform/esp32/project");
   const defaultsText = sdkconfigDefaults(board, engine);
   // nothing to do when the app's generated files, mote's sources and the configuration are as last built
-  const inputs = [...listFiles(g.dir, ""), ...moteSources(), ...listFiles(project, "").filter((f) => !f.endsWith("platformio.ini"))];
+  const inputs = [__filename, ...listFiles(g.dir, ""), ...moteSources(), ...listFiles(project, "").filter((f) => !f.endsWith("platformio.ini"))];
   step(path.join(dir, "firmware.stamp"), inputs, defaultsText + chain.idf, [flash, elf], () => {
     // One IDF build folder per board and engine, shared by every app: IDF itself is compiled once,
     // and a change of app recompiles only the mote component.
@@ -263,10 +263,43 @@ export function buildEsp32(opts: BuildOptions, board: Board): BuildResult {
       img.copy(bin, partitionOffset(path.join(project, "partitions.csv"), "moteimg"));
       fs.writeFileSync(flash, bin);
     }
+    // what `mote flash` writes, kept with the app (the IDF folder is shared by every app)
+    const parts = path.join(dir, "parts");
+    fs.mkdirSync(parts, { recursive: true });
+    const fa = JSON.parse(fs.readFileSync(path.join(idfBuild, "flasher_args.json"), "utf8"));
+    const layout: FlashLayout = { chip: target, settings: fa.write_flash_args, parts: [] };
+    for (const name of ["bootloader", "partition-table", "app"] as const) {
+      const e = fa[name] as { offset: string; file: string };
+      fs.copyFileSync(path.join(idfBuild, e.file), path.join(parts, path.basename(e.file)));
+      layout.parts.push({ name, offset: Number(e.offset), file: path.basename(e.file) });
+    }
+    if (engine === "wasm3") {
+      fs.copyFileSync(path.join(g.dir, "moteimg.bin"), path.join(parts, "moteimg.bin"));
+      layout.parts.push({ name: "store", offset: partitionOffset(path.join(project, "partitions.csv"), "moteimg"), file: "moteimg.bin" });
+    }
+    fs.writeFileSync(path.join(parts, "layout.json"), JSON.stringify(layout, null, 2) + "\n");
     fs.copyFileSync(path.join(idfBuild, "mote.elf"), elf);
     fs.copyFileSync(path.join(idfBuild, "mote.map"), path.join(dir, "mote.map"));
   });
   return result;
+}
+
+/** What `mote flash` writes: each part at its offset, with esptool's flash settings. */
+export interface FlashLayout {
+  chip: string;
+  settings: string[]; // --flash_mode dio --flash_size 4MB --flash_freq 80m
+  parts: { name: "bootloader" | "partition-table" | "app" | "store"; offset: number; file: string }[];
+}
+
+/** The Python that runs esptool: the chain's, IDF's (IDF_PYTHON_ENV_PATH), or
+ *  python3 when it has esptool (`pip install esptool`); null when none has. */
+export function esptoolPython(): string | null {
+  const c = esp32Chain();
+  for (const py of [c.python, "python3"]) {
+    const r = spawnSync(py, ["-c", "import esptool, serial"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  return null;
 }
 
 /** A partition's offset in partitions.csv (hex or decimal). */

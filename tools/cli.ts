@@ -8,6 +8,7 @@ import { build, BuildOptions, ROOT, ENGINES } from "./build";
 import { boardNames, isEsp32Board, loadBoard } from "./boards";
 import { esp32Chain, esp32ChainList, esp32Missing, esp32Target, genEsp32 } from "./build-esp32";
 import { runQemu } from "./qemu";
+import { checkPort, flash, FlashPart, monitor } from "./flash";
 import { bench } from "./bench";
 import { size } from "./size";
 import { boardTlsWords } from "./tls";
@@ -31,6 +32,12 @@ commands:
                                                   the core as C (wasm2c) or the device key (wasm3)
   esp32  status                                   where the ESP32 chain (ESP-IDF, compilers, QEMU) is and
                                                   what of it is missing
+  flash  --board B --port SERIAL|socket://HOST:PORT [--engine E] [--app FILE] [--part all|app|store] [--baud N]
+                                                  build, then write the ESP32 firmware with esptool: all parts
+                                                  (bootloader, partition table, app; wasm3: the image store), or
+                                                  only the app partition or the store
+  monitor --port SERIAL|socket://HOST:PORT [--baud N] [--until REGEX]
+                                                  the device's console on stdout (typing goes to it)
   upload [--host H] [--port N] [--app FILE | --module FILE] [--image-key FILE] [--version N]
                                                   build the app's module image and install it on a running
                                                   device (wasm3 with an image store) by PUT /.mote/image
@@ -239,6 +246,35 @@ async function cmdEsp32(args: string[]): Promise<number> {
   return ready ? 0 : 1;
 }
 
+async function cmdFlash(args: string[]): Promise<number> {
+  const f = parseFlags(args, { "--board": "string", "--port": "string", "--engine": "string", "--app": "string", "--part": "string", "--baud": "int" });
+  checkEngine(f["--engine"]);
+  if (!f["--board"] || !f["--port"]) throw new UsageError("flash needs --board B and --port SERIAL or socket://HOST:PORT");
+  const board = loadBoard(f["--board"] as string);
+  if (!isEsp32Board(board)) throw new UsageError(`flash writes ESP32 boards; '${board.name}' is not one (mps2-an386 runs in QEMU: 'mote qemu')`);
+  const part = ((f["--part"] as string) || "all") as FlashPart;
+  if (!["all", "app", "store"].includes(part)) throw new UsageError(`--part must be all, app or store, got '${part}'`);
+  try {
+    checkPort(f["--port"] as string);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const r = build({ board: board.name, engine: f["--engine"] as string, app: f["--app"] as string });
+  return flash(r, f["--port"] as string, part, (f["--baud"] as number) || 460800);
+}
+
+async function cmdMonitor(args: string[]): Promise<number> {
+  const f = parseFlags(args, { "--port": "string", "--baud": "int", "--until": "string" });
+  if (!f["--port"]) throw new UsageError("monitor needs --port SERIAL or socket://HOST:PORT");
+  try {
+    checkPort(f["--port"] as string);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const until = f["--until"] !== undefined ? new RegExp(f["--until"] as string) : undefined;
+  return monitor(f["--port"] as string, (f["--baud"] as number) || 115200, { until });
+}
+
 async function cmdSim(args: string[]): Promise<number> {
   const f = parseFlags(args, {
     "--port": "int", "--iface": "string", "-d": "int", "--app": "string", "--engine": "string",
@@ -393,6 +429,8 @@ export async function main(argv: string[]): Promise<number> {
       case "sim": return await cmdSim(rest);
       case "gen": return await cmdGen(rest);
       case "esp32": return await cmdEsp32(rest);
+      case "flash": return await cmdFlash(rest);
+      case "monitor": return await cmdMonitor(rest);
       case "qemu": return await cmdQemu(rest);
       case "upload": return await cmdUpload(rest);
       case "test": return await cmdTest(rest);

@@ -121,11 +121,11 @@ export function httpAnswers(port: number, host = "127.0.0.1", timeoutMs = 2000, 
 }
 
 /** Polls until the board answers HTTP (bounded); false when it never did. */
-export async function waitForHttp(port: number, opts: { attempts?: number; intervalMs?: number; alive?: () => boolean; tls?: boolean } = {}): Promise<boolean> {
+export async function waitForHttp(port: number, opts: { attempts?: number; intervalMs?: number; alive?: () => boolean; tls?: boolean; host?: string } = {}): Promise<boolean> {
   const attempts = opts.attempts ?? 40;
   for (let i = 0; i < attempts; i++) {
     if (opts.alive && !opts.alive()) return false;
-    if (await httpAnswers(port, "127.0.0.1", opts.tls ? 5000 : 2000, !!opts.tls)) return true;
+    if (await httpAnswers(port, opts.host || "127.0.0.1", opts.tls ? 5000 : 2000, !!opts.tls)) return true;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
   return false;

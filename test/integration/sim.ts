@@ -156,7 +156,34 @@ export class Sim {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** A device that runs already (hil/run.ts: MOTE_DEVICE is its URL): the
+   *  suites attach to it instead of booting one. Its console is the log
+   *  file the harness writes (MOTE_DEVICE_LOG), followed by `tail`, whose
+   *  process stands for the attachment; console() appends to the file the
+   *  harness forwards (MOTE_DEVICE_INPUT); stop() detaches. */
+  attached = false;
+
+  private static attach(): Sim {
+    const s = new Sim();
+    const u = new URL(process.env.MOTE_DEVICE!);
+    s.board = loadBoard(BOARD);
+    s.host = u.hostname;
+    s.port = Number(u.port || 80);
+    s.attached = true;
+    s.launch("tail", ["-c", "+1", "-f", process.env.MOTE_DEVICE_LOG || "/dev/null"], true);
+    return s;
+  }
+
   static async start(opts: StartOptions = {}): Promise<Sim> {
+    if (process.env.MOTE_DEVICE) {
+      const flashed = process.env.MOTE_DEVICE_APP || "app/demo.ts";
+      if ((opts.app || "app/demo.ts") !== flashed)
+        throw new Error(`Sim.start: the attached device runs ${flashed}, not ${opts.app || "app/demo.ts"}`);
+      const s = Sim.attach();
+      if (!(await waitForHttp(s.port, { attempts: 50, intervalMs: 200, host: s.host })))
+        return s.fail(`the device at ${process.env.MOTE_DEVICE} does not answer HTTP`);
+      return s;
+    }
     const s = new Sim();
     s.board = loadBoard(opts.board || BOARD);
     s.port = opts.port || (await freePort());
@@ -268,6 +295,11 @@ export class Sim {
   /** Sends SIGTERM (a QEMU board: console 'q') and waits for the exit,
    *  killing the process when it takes too long. */
   async stop(): Promise<Exit> {
+    if (this.attached) {
+      this.proc.kill("SIGTERM");
+      await this.exited;
+      return { code: 0, signal: null }; // the device goes on serving
+    }
     if (this.onBoard) {
       await stopQemu(this.proc, 6000);
       return this.exited;
@@ -282,7 +314,8 @@ export class Sim {
   /** Types on a board's console (its commands: 'q' stop, 'm' memory, 'f' fault injection). */
   console(text: string): void {
     if (!this.onBoard) throw new Error("console: a QEMU board only");
-    this.proc.stdin!.write(text);
+    if (this.attached) fs.appendFileSync(process.env.MOTE_DEVICE_INPUT!, text);
+    else this.proc.stdin!.write(text);
   }
 
   /** Waits until the log matches re (bounded); resolves to the time it did. */
