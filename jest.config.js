@@ -50,6 +50,7 @@ const ESP32_SUITES = [
   "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
   "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
   "<rootDir>/test/qemu/memory.test.ts", // heap per idle WebSocket, from the firmware's own heap figures
+  "<rootDir>/test/esp32/**/*.test.ts", // mote flash, and hil/ proven against QEMU in download mode
 ];
 
 /** An ESP32 board's project: its suites on the firmware in Espressif's QEMU,
@@ -81,7 +82,7 @@ module.exports = {
         { board: BOARD, engine: "wasm2c", app: "test/apps/tls-vhost.ts", tls: true },
       ],
       ["<rootDir>/test/**/*.test.ts"],
-      { testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/wasm3/"] },
+      { testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/wasm3/", "<rootDir>/test/esp32/"] },
     ),
     project(
       "wasm3",
