@@ -26,7 +26,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
 import { build, ROOT, ENGINES } from "./build";
-import { loadBoard, isArmBoard, Board, Budget } from "./boards";
+import { loadBoard, isArmBoard, isEsp32Board, Board, Budget } from "./boards";
+import { esp32Size, formatEsp32 } from "./size-esp32";
 
 export const PARTS = ["core", "engine", "lwip", "port", "libc", "reserved", "other"] as const;
 export type Part = (typeof PARTS)[number];
@@ -385,6 +386,13 @@ export async function size(boardName: string, json: boolean, engine?: string): P
     for (const e of boardEngines(board)) all.push(await armSize(board, e));
     if (json) process.stdout.write(JSON.stringify({ board: board.name, engines: Object.fromEntries(all.map((s) => [s.engine, s])) }, null, 2) + "\n");
     else process.stdout.write(all.map(formatArm).join("\n") + (all.length > 1 ? formatCompare(all) : ""));
+    return 0;
+  }
+  if (isEsp32Board(board)) {
+    const engines = engine ? [engine] : ["wasm2c", ...(board.wasm3 && board.imageStore ? ["wasm3"] : [])];
+    const all = engines.map((e) => esp32Size(board, e));
+    process.stdout.write(json ? JSON.stringify(all.length === 1 ? all[0] : { board: board.name, engines: Object.fromEntries(all.map((x) => [x.engine, x])) }, null, 2) + "\n"
+      : all.map(formatEsp32).join("\n"));
     return 0;
   }
   if (board.name === "linux") {
