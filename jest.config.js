@@ -50,18 +50,22 @@ const ESP32_SUITES = [
   "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
   "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
   "<rootDir>/test/qemu/memory.test.ts", // heap per idle WebSocket, from the firmware's own heap figures
-  "<rootDir>/test/esp32/**/*.test.ts", // mote flash, and hil/ proven against QEMU in download mode
+  "<rootDir>/test/esp32/flash.test.ts", // mote flash: layout and errors
 ];
+// hil/ proven end to end on QEMU in UART download mode: on the ESP32-C3 only
+// (Espressif's QEMU fork does not take esptool's writes for the ESP32:
+// docs/esp32.md)
+const ESP32_HIL = "<rootDir>/test/esp32/hil.test.ts";
 
 /** An ESP32 board's project: its suites on the firmware in Espressif's QEMU,
  *  or, without the chain, the same cases reported skipped with the reason. */
-function esp32Project(displayName, board, idfTarget) {
+function esp32Project(displayName, board, idfTarget, suites) {
   const missing = esp32Missing(idfTarget, true);
   if (!missing.length)
-    return project(displayName, { board }, BOARD_APPS.map((app) => ({ board, engine: "wasm2c", app })), ESP32_SUITES);
+    return project(displayName, { board }, BOARD_APPS.map((app) => ({ board, engine: "wasm2c", app })), suites);
   const reason = `the Espressif chain for ${idfTarget} is not installed (${missing[0].replace(/ \(.*/, "")}${missing.length > 1 ? ` and ${missing.length - 1} more` : ""}; \`mote esp32 status\`)`;
   return {
-    ...project(displayName, { board }, [], ESP32_SUITES),
+    ...project(displayName, { board }, [], suites),
     globals: { MOTE_TARGET: { board }, MOTE_BUILDS: [], MOTE_SKIP_REASON: reason },
     setupFilesAfterEnv: ["<rootDir>/test/skip-target.js"],
   };
@@ -125,8 +129,8 @@ module.exports = {
         "<rootDir>/test/hostile/**/*.test.ts", // hostile clients, within the board's limits
       ],
     ),
-    esp32Project("esp32c3", "esp32-c3-devkitm", "esp32c3"),
-    esp32Project("esp32", "esp32-devkitc", "esp32"),
+    esp32Project("esp32c3", "esp32-c3-devkitm", "esp32c3", [...ESP32_SUITES, ESP32_HIL]),
+    esp32Project("esp32", "esp32-devkitc", "esp32", ESP32_SUITES),
     // hil/run.ts: the board suites attached to a flashed device (MOTE_DEVICE);
     // only the harness selects it (a plain run has no device: no project)
     ...(process.env.MOTE_DEVICE

@@ -168,6 +168,7 @@ export function sdkconfigDefaults(board: Board, engine: string): string {
     "CONFIG_MOTE_NET_OPENETH=y",
     "CONFIG_ETH_USE_OPENETH=y",
     "CONFIG_ETH_USE_SPI_ETHERNET=n",
+    "CONFIG_ETH_OPENETH_DMA_RX_BUFFER_NUM=10", // 4 drops frames under load (QEMU delivers bursts)
     `CONFIG_ESPTOOLPY_FLASHSIZE_${flashMb}MB=y`,
     `CONFIG_LWIP_MAX_SOCKETS=${n.maxSockets}`,
     `CONFIG_LWIP_TCP_MSS=${n.tcpMss}`,

@@ -27,14 +27,16 @@ static int net_up;
 
 const char *mote_esp32_net_address(void) { return address; }
 
+static esp_netif_ip_info_t leased;
+
+/* On the default event loop's task, whose stack is small
+ * (ESP_SYSTEM_EVENT_TASK_STACK_SIZE): no logging here (a log line is
+ * formatted on the caller's stack); mote_esp32_net_start() logs it. */
 static void on_ip(void *arg, esp_event_base_t base, int32_t id, void *data) {
   (void)arg, (void)base, (void)id;
   const ip_event_got_ip_t *ev = data;
+  leased = ev->ip_info;
   esp_ip4addr_ntoa(&ev->ip_info.ip, address, sizeof address);
-  char mask[16], gw[16];
-  esp_ip4addr_ntoa(&ev->ip_info.netmask, mask, sizeof mask);
-  esp_ip4addr_ntoa(&ev->ip_info.gw, gw, sizeof gw);
-  mote_notice("network: %s netmask %s gateway %s (DHCP)", address, mask, gw);
   xEventGroupSetBits(net_events, GOT_IP);
 }
 
@@ -99,8 +101,7 @@ static esp_err_t eth_start(void) {
 static void on_wifi(void *arg, esp_event_base_t base, int32_t id, void *data) {
   (void)arg, (void)base, (void)data;
   if (id == WIFI_EVENT_STA_START || id == WIFI_EVENT_STA_DISCONNECTED) {
-    if (id == WIFI_EVENT_STA_DISCONNECTED) mote_notice("network: Wi-Fi disconnected; reconnecting");
-    esp_wifi_connect();
+    esp_wifi_connect(); /* (on the event task: no logging, see on_ip) */
   }
 }
 
@@ -168,7 +169,13 @@ esp_err_t mote_esp32_net_start(uint32_t timeout_ms) {
     net_up = 1;
   }
   EventBits_t bits = xEventGroupWaitBits(net_events, GOT_IP, pdFALSE, pdTRUE, pdMS_TO_TICKS(timeout_ms));
-  if (bits & GOT_IP) return ESP_OK;
+  if (bits & GOT_IP) {
+    char mask[16], gw[16];
+    esp_ip4addr_ntoa(&leased.netmask, mask, sizeof mask);
+    esp_ip4addr_ntoa(&leased.gw, gw, sizeof gw);
+    mote_notice("network: %s netmask %s gateway %s (DHCP)", address, mask, gw);
+    return ESP_OK;
+  }
   mote_warn("network: no address after %u ms; starting anyway", (unsigned)timeout_ms);
   return ESP_ERR_TIMEOUT;
 }

@@ -201,7 +201,8 @@ esp_err_t mote_esp32_start(const mote_esp32_config_t *c) {
 #if CONFIG_MOTE_CONSOLE
   static TaskHandle_t console;
   if (!console && uart_driver_install(CONFIG_ESP_CONSOLE_UART_NUM, 256, 0, 0, NULL, 0) == ESP_OK)
-    xTaskCreate(console_task, "mote-console", 3072, NULL, 2, &console);
+    /* its commands log a line: MOTE_LOG_LINE_MAX on the stack, and newlib's printf (deep on Xtensa) */
+    xTaskCreate(console_task, "mote-console", 6144, NULL, 2, &console);
 #endif
   mote_notice("listening on http://%s:%u/", mote_esp32_net_address(), (unsigned)(conf.port ? conf.port : 80));
   return err;
