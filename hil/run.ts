@@ -27,6 +27,7 @@ import { build, ROOT } from "../tools/build";
 import { isEsp32Board, loadBoard } from "../tools/boards";
 import { qemuBinary, qemuArgs, stopQemu } from "../tools/qemu";
 import { flash } from "../tools/flash";
+import { freePort } from "../test/integration/sim";
 
 /** Each suite and the app its firmware runs (the harness flashes each app in turn). */
 const SUITES: Record<string, { file: string; app: string }> = {
@@ -48,17 +49,6 @@ function args(): { board: string; port?: string; engine?: string; qemu: boolean;
   const suites = ((o.suites as string) || Object.keys(SUITES).join(",")).split(",");
   for (const x of suites) if (!SUITES[x]) throw new Error(`hil: unknown suite '${s}' (known: ${Object.keys(SUITES).join(", ")})`);
   return { board: o.board as string, port: o.port as string | undefined, engine: o.engine as string | undefined, qemu: !!o.qemu, suites };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on("error", reject);
-  });
 }
 
 /** Connects to QEMU's UART socket, retrying while QEMU starts. */

@@ -63,7 +63,8 @@ options:
   --module FILE  with wasm3: run this module image (a core.wasm from 'mote build --app ...')
                  instead of the app's; the simulator binary is not rebuilt for it
   --flash FILE   (sim, qemu; wasm3) the device's app-image store, kept in FILE across runs (a
-                 power-cycle keeps what was uploaded); made from the built app when missing
+                 power-cycle keeps what was uploaded); made from the built app when missing.
+                 (qemu, ESP32 boards) the board's whole flash image, kept likewise
   --image-key FILE  the device key (64 hex digits) that tags images: HMAC-SHA256(key, image)
                  (default build/keys/image.key, made on first use; never commit a real one)
   --host H       (upload) the device's address (default 127.0.0.1)

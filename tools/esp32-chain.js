@@ -55,10 +55,17 @@ function esp32ChainParts() {
 }
 
 /** What is missing to build (and, with boot, to boot in QEMU) for an IDF target: "what (file)" each. */
+/** A compiler or QEMU of the chain that is there but does not run (a wrapper
+ *  whose Debian compiler is gone, a library missing): counted as missing. */
+function runs(file) {
+  if (!/(gcc|qemu-system-\w+)$/.test(file)) return true;
+  return require("child_process").spawnSync(file, ["--version"], { stdio: "ignore", timeout: 10000 }).status === 0;
+}
+
 function esp32Missing(target, boot = false) {
   return esp32ChainParts().parts
-    .filter(([, file, t, forBoot]) => (t === "*" || t === target) && (boot || !forBoot) && !fs.existsSync(file))
-    .map(([what, file]) => `${what} (${file})`);
+    .filter(([, file, t, forBoot]) => (t === "*" || t === target) && (boot || !forBoot) && !(fs.existsSync(file) && runs(file)))
+    .map(([what, file]) => `${what} (${file}${fs.existsSync(file) ? ": does not run" : ""})`);
 }
 
 module.exports = { esp32Home, esp32ChainParts, esp32Missing };
