@@ -48,11 +48,7 @@ const ESP32_SUITES = [
   "<rootDir>/test/integration/ws.test.ts",
   "<rootDir>/test/integration/lifecycle.test.ts", // graceful stop, the table full, trap recovery
   "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
-  // Autobahn 1-7 and 10 pass on both chips run alone (247 cases, 0 failed), but
-  // not yet beside the rest of the run: the ESP32's lwIP once freed a tcp_pcb
-  // twice (tcp_close_shutdown) and the C3's close of case 3.4 timed out under
-  // load (docs/esp32.md); until that is found, `npx jest --selectProjects
-  // esp32 --testMatch '**/qemu/autobahn.test.ts'` runs them
+  "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10
   "<rootDir>/test/qemu/memory.test.ts", // heap per idle WebSocket, from the firmware's own heap figures
   "<rootDir>/test/esp32/flash.test.ts", // mote flash: layout and errors
 ];

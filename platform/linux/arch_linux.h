@@ -43,6 +43,8 @@ static inline int mote_arch_keepalive_defaults(int fd, int *intvl_s, int *cnt) {
 
 /* With MSG_TRUNC Linux drops TCP bytes without copying them; the buffer
  * only keeps valgrind honest. */
+static inline int mote_arch_shut_wr(int fd) { return shutdown(fd, SHUT_WR); }
+
 static inline ssize_t mote_arch_discard(int fd) {
   static uint8_t sink[16384];
   return recv(fd, sink, sizeof sink, MSG_TRUNC | MSG_DONTWAIT);

@@ -16,6 +16,10 @@
  *   int mote_arch_keepalive_defaults(int fd, int *intvl_s, int *cnt)
  *       the system's default interval and count (a NULL is not wanted); 0
  *       or -errno
+ *   int mote_arch_shut_wr(int fd)
+ *       start a lingering close: the write side shut, our FIN sent (0); 1
+ *       when the peer has already ended its side, so that the close after
+ *       the drain sends the FIN; -1 (errno) when the connection is gone
  *   ssize_t mote_arch_discard(int fd)
  *       read and drop what is waiting (a lingering close); recv's result
  *   MOTE_ARCH_SEND_FLAGS

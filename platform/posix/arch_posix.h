@@ -95,6 +95,12 @@ static inline int mote_arch_keepalive_defaults(int fd, int *intvl_s, int *cnt) {
   return 0;
 }
 
+/* An arch whose stack needs more than shutdown(2) for a half-close defines
+ * MOTE_ARCH_OWN_SHUT_WR and the function (platform/esp32/arch_esp32.h). */
+#ifndef MOTE_ARCH_OWN_SHUT_WR
+static inline int mote_arch_shut_wr(int fd) { return shutdown(fd, SHUT_WR); }
+#endif
+
 static inline ssize_t mote_arch_discard(int fd) {
   static uint8_t sink[2048];
   return recv(fd, sink, sizeof sink, 0);

@@ -807,7 +807,7 @@ static void tls_close_step(int32_t id) {
     set_interest(id);
     return;
   }
-  if (r != 0 || shutdown(s->fd, SHUT_WR) != 0) {
+  if (r != 0 || mote_arch_shut_wr(s->fd) < 0) {
     mote_debug("conn %d: TLS close: peer gone", id);
     close_slot(id);
     return;
@@ -838,7 +838,7 @@ void port_sock_close(uint32_t conn, uint32_t mode) {
     tls_close_step(id);
     return;
   }
-  if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && shutdown(s->fd, SHUT_WR) == 0) {
+  if (mode == MOTE_CLOSE_GRACEFUL && !s->broken && mote_arch_shut_wr(s->fd) >= 0) {
     mote_debug("conn %u: closing gracefully", conn);
     s->state = S_LINGER;
     s->want_wr = s->paused = s->starved = 0;
