@@ -49,6 +49,7 @@ const ESP32_SUITES = [
   "<rootDir>/test/integration/lifecycle.test.ts", // graceful stop, the table full, trap recovery
   "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment
   "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10
+  "<rootDir>/test/qemu/keepalive.test.ts", // a vanished peer closed by lwIP's keepalive (settings from NVS)
   "<rootDir>/test/qemu/memory.test.ts", // heap per idle WebSocket, from the firmware's own heap figures
   "<rootDir>/test/esp32/flash.test.ts", // mote flash: layout and errors
 ];
@@ -124,7 +125,8 @@ module.exports = {
         "<rootDir>/test/qemu/memory.test.ts", // RAM per connection, and wasm3's heap
         "<rootDir>/test/qemu/keepalive.test.ts", // a silently dead peer closed by lwIP's keepalive
         "<rootDir>/test/qemu/board.test.ts", // the demo page, echo, dumb-increment on the board
-        "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10 against the board
+        "<rootDir>/test/qemu/autobahn.test.ts", // Autobahn 1-7 and 10
+  "<rootDir>/test/qemu/keepalive.test.ts", // a vanished peer closed by lwIP's keepalive (settings from NVS) against the board
         "<rootDir>/test/qemu/dhcp.test.ts", // the address leased by DHCP
         "<rootDir>/test/hostile/**/*.test.ts", // hostile clients, within the board's limits
       ],

@@ -304,10 +304,64 @@ export function esptoolPython(): string | null {
 }
 
 /** A partition's offset in partitions.csv (hex or decimal). */
-export function partitionOffset(csv: string, name: string): number {
+/** The device settings an ESP32 firmware reads from NVS at start (namespace
+ *  "mote", u32 values; platform/esp32/esp32_port.c), by the firmware word the
+ *  other boards take on their command line for the same setting. */
+export const ESP32_NVS_SETTINGS: Record<string, string> = {
+  "--ka-time": "ka_time", "--ka-probes": "ka_probes", "--ka-interval": "ka_interval",
+  "--ws-ping": "ws_ping", "--ws-hangup": "ws_hangup", "--ws-message": "ws_message",
+};
+
+/** Firmware words (`--ka-time 2 --ka-probes 2 ...`) as NVS settings; a word
+ *  the ESP32 firmware cannot take is an error that names it. */
+export function esp32Settings(words: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const key = ESP32_NVS_SETTINGS[words[i]];
+    const v = Number(words[i + 1]);
+    if (!key) throw new Error(`${words[i]}: an ESP32 board takes ${Object.keys(ESP32_NVS_SETTINGS).join(", ")} (kept in NVS); TLS is not built for it yet`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${words[i]}: ${words[i + 1]} is not a number of seconds`);
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Writes `settings` as the NVS partition of the flash image `flash`
+ *  (IDF's nvs_partition_gen.py; the partition's offset and size from the
+ *  firmware project's partitions.csv). An empty set writes an empty NVS. */
+export function writeEsp32Settings(flash: string, settings: Record<string, number>): void {
+  const chain = esp32Chain();
+  const csvFile = path.join(ROOT, "platform/esp32/project/partitions.csv");
+  const offset = partitionOffset(csvFile, "nvs"), size = partitionSize(csvFile, "nvs");
+  const dir = fs.mkdtempSync(path.join(path.dirname(path.resolve(flash)), ".nvs-"));
+  try {
+    const rows = ["key,type,encoding,value", "mote,namespace,,", ...Object.entries(settings).map(([k, v]) => `${k},data,u32,${v}`)];
+    fs.writeFileSync(path.join(dir, "nvs.csv"), rows.join("\n") + "\n");
+    const gen = path.join(chain.idf, "components/nvs_flash/nvs_partition_generator/nvs_partition_gen.py");
+    runIn(chain.python, [gen, "generate", "nvs.csv", "nvs.bin", `0x${size.toString(16)}`], dir, process.env, "nvs_partition_gen.py");
+    const image = fs.readFileSync(path.join(dir, "nvs.bin"));
+    if (image.length !== size) throw new Error(`nvs_partition_gen.py made ${image.length} bytes, not the partition's ${size}`);
+    const fd = fs.openSync(flash, "r+");
+    try {
+      fs.writeSync(fd, image, 0, image.length, offset);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function partitionField(csv: string, name: string, field: number): number {
   for (const line of fs.readFileSync(csv, "utf8").split("\n")) {
     const f = line.split("#")[0].split(",").map((s) => s.trim());
-    if (f[0] === name) return Number(f[3]);
+    if (f[0] === name) return Number(f[field]);
   }
   throw new Error(`${csv} has no partition named ${name}`);
+}
+
+export const partitionSize = (csv: string, name: string): number => partitionField(csv, name, 4);
+
+export function partitionOffset(csv: string, name: string): number {
+  return partitionField(csv, name, 3);
 }

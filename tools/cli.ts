@@ -6,7 +6,7 @@ import * as path from "path";
 import { DEFAULT_KEY_FILE, ensureStoreFile, readKey, uploadImage } from "./image";
 import { build, BuildOptions, ROOT, ENGINES } from "./build";
 import { boardNames, isEsp32Board, loadBoard } from "./boards";
-import { esp32Chain, esp32ChainList, esp32Missing, esp32Target, genEsp32 } from "./build-esp32";
+import { esp32Chain, esp32ChainList, esp32Missing, esp32Target, esp32Settings, genEsp32, writeEsp32Settings } from "./build-esp32";
 import { runQemu } from "./qemu";
 import { checkPort, flash, FlashPart, monitor } from "./flash";
 import { bench } from "./bench";
@@ -92,7 +92,8 @@ options:
   --ws-ping S    (sim, qemu) ping a WebSocket from which nothing came for S s (lws secs_since_valid_ping);
                  --ws-hangup S: close it (1001) after S s with nothing received; --ws-message S: close
                  it (1008) when a frame or message is incomplete S s after it began. Defaults from the
-                 board file (60, 120, 60); 0: never; a vhost's own settings win
+                 board file (60, 120, 60); 0: never; a vhost's own settings win. On an ESP32 board
+                 these six are written to the flash image's NVS (namespace mote), read at start
   --tls          (sim) https:// and wss:// (mbedTLS, docs/tls.md) with the test certificates setup made
                  (vendor/tls: ECDSA P-256 and RSA-2048 for localhost, CA vendor/tls/ca.crt), or
                  --tls-cert/--tls-key (PEM; mote-sim itself takes several pairs); --tls-ciphers: the
@@ -352,9 +353,17 @@ async function cmdQemu(args: string[]): Promise<number> {
   if (isEsp32Board(board)) {
     // an ESP32 boots from its whole flash image, which QEMU writes to: --flash FILE keeps it across
     // runs (made from the build when missing); without it, each run starts from the build's
-    if (fwArgs.length) throw new UsageError(`board '${board.name}' takes its settings from Kconfig (menuconfig), not from the command line`);
+    // the liveness flags become its NVS settings (read at start), written into the image
+    if (tlsOn) throw new UsageError(`board '${board.name}': TLS is not built for the ESP32 boards yet (docs/esp32.md)`);
+    let settings: Record<string, number>;
+    try {
+      settings = esp32Settings(fwArgs);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const flash = f["--flash"] !== undefined ? path.resolve(f["--flash"] as string) : path.join(r.dir, "flash-run.bin");
     if (f["--flash"] === undefined || !fs.existsSync(flash)) fs.copyFileSync(r.flash!, flash);
+    if (Object.keys(settings).length) writeEsp32Settings(flash, settings);
     return runQemu(board, flash, port, {});
   }
   if (!r.flash) {

@@ -6,6 +6,7 @@
  * Threads: every call into the core (the driver, the engine) happens on the
  * mote task. mote_esp32_stop() and the console task only count a stop and
  * wake the task's wait through an eventfd it watches. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -16,6 +17,7 @@
 #include "esp_random.h"
 #include "esp_timer.h"
 #include "esp_vfs_eventfd.h"
+#include "nvs.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
 #include "freertos/task.h"
@@ -88,6 +90,32 @@ static uint32_t table_size(void) {
   return want;
 }
 
+/* Settings kept in NVS (namespace "mote", u32 seconds) override the app's
+ * vhost options as the simulator's --ka-* and --ws-* flags do: `mote qemu
+ * --ka-time 2` writes them into the flash image; on a device, IDF's
+ * nvs_partition_gen.py or nvs_set_u32() from the app. A key that is absent
+ * leaves the app's (keepalive) or the board file's (WebSocket timers) value;
+ * ka_time 0 is the vhosts' own, a WebSocket timer 0 never fires. */
+static void settings_from_nvs(struct mote_limits *lim) {
+  static const struct {
+    const char *key;
+    size_t field;
+  } keys[] = {
+      {"ka_time", offsetof(struct mote_limits, ka_time)},      {"ka_probes", offsetof(struct mote_limits, ka_probes)},
+      {"ka_interval", offsetof(struct mote_limits, ka_interval)}, {"ws_ping", offsetof(struct mote_limits, ws_ping_s)},
+      {"ws_hangup", offsetof(struct mote_limits, ws_hangup_s)}, {"ws_message", offsetof(struct mote_limits, ws_message_s)},
+  };
+  nvs_handle_t h;
+  if (nvs_open("mote", NVS_READONLY, &h) != ESP_OK) return; /* no NVS, or nothing kept for mote */
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    uint32_t v;
+    if (nvs_get_u32(h, keys[i].key, &v) != ESP_OK) continue;
+    *(uint32_t *)((char *)lim + keys[i].field) = v;
+    mote_notice("setting from NVS: %s = %u", keys[i].key, (unsigned)v);
+  }
+  nvs_close(h);
+}
+
 static void mote_task(void *arg) {
   (void)arg;
   int status = 1;
@@ -113,6 +141,7 @@ static void mote_task(void *arg) {
       .ws_message_s = MOTE_BOARD_WS_MESSAGE_S,
       .peer_conns = MOTE_BOARD_PEER_CONNS,
   };
+  settings_from_nvs(&lim);
   if (esp32_image_store_start() < 0 || mote_drv_start(&lim) < 0) {
     sock_free();
     goto out;

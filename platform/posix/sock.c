@@ -263,8 +263,11 @@ static uint32_t closed_reason(int err) {
    * TCP_USER_TIMEOUT passed). An ICMP unreachable is only a soft error on an
    * established connection (RFC 1122 4.2.3.9): the kernel reports it in
    * place of ETIMEDOUT when the connection times out after one arrived (an
-   * unanswered ARP on the path produces one locally). */
-  if (err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH) return MOTE_CLOSED_TIMEOUT;
+   * unanswered ARP on the path produces one locally). lwIP's sockets
+   * (ESP-IDF) say ECONNABORTED for the same timeouts: its timer aborts the
+   * connection (ERR_ABRT); on an established socket nothing else does that
+   * but the program itself. */
+  if (err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH || err == ECONNABORTED) return MOTE_CLOSED_TIMEOUT;
   return MOTE_CLOSED_ERROR;
 }
 

@@ -29,6 +29,7 @@ import { boardTlsWords } from "../../tools/tls";
 import { loadBoard, Board, isEsp32Board } from "../../tools/boards";
 import { qemuArgs, qemuBinary, waitForHttp, stopQemu } from "../../tools/qemu";
 import { DEFAULT_KEY_FILE, ensureStoreFile, readKey } from "../../tools/image";
+import { esp32Settings, writeEsp32Settings } from "../../tools/build-esp32";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -203,6 +204,8 @@ export class Sim {
         else ensureStoreFile(flash, s.board, fs.readFileSync(r.wasm), readKey());
       } else if (opts.flash) throw new Error(`Sim.start: flash needs the wasm3 engine (this build runs ${r.engine})`);
       const fw = [...(opts.firmwareArgs || []), ...(opts.tls === true ? boardTlsWords() : opts.tls || [])];
+      // an ESP32 reads these settings from NVS at start (tools/build-esp32.ts)
+      if (esp && fw.length) writeEsp32Settings(flash!, esp32Settings(fw));
       const forwards: Record<number, number> = {};
       for (const p of opts.ports || []) forwards[p] = await freePort();
       // an ESP32 boots from a copy of its whole flash image (QEMU writes to it)
